@@ -1,0 +1,313 @@
+import { InvalidArgumentError, ConfigurationError } from './errors';
+import type { Message, Reply } from './messages';
+import { InMemoryNetwork, type DeliveryMode } from './network';
+import { InMemoryPersistentState, type IPersistentState } from './persistent-state';
+import { deriveSeed, seededRandom } from './random';
+import { Server, type ProposeResult } from './server';
+import type { LogEntry, ServerId } from './types';
+
+/**
+ * Options of {@link InMemoryCluster.make}. The timing options are passed to every server.
+ */
+export interface InMemoryClusterOptions {
+  /**
+   * One seed drives every server's election jitter: same seed, same calls, same history.
+   * @default 1
+   */
+  seed?: number;
+  /**
+   * `'immediate'`: messages are delivered as soon as the call that sent them is done, FIFO.
+   * `'manual'`: messages wait in {@link InMemoryCluster.network} until delivered or dropped.
+   * @default 'immediate'
+   */
+  delivery?: DeliveryMode;
+  /** See {@link ServerOptions.electionTimeout}. @default 150 */
+  electionTimeout?: number;
+  /** See {@link ServerOptions.electionTimeoutRange}. @default 150 */
+  electionTimeoutRange?: number;
+  /** See {@link ServerOptions.heartbeatTimeout}. @default 50 */
+  heartbeatTimeout?: number;
+  /** See {@link ServerOptions.maxEntriesPerMessage}. @default 100 */
+  maxEntriesPerMessage?: number;
+  /** See {@link ServerOptions.maxInflightMessages}. @default 64 */
+  maxInflightMessages?: number;
+}
+
+/**
+ * A whole Raft cluster in one process, for tests, simulations, examples and learning:
+ * servers wired through a locked synchronous channel ({@link InMemoryNetwork}), a virtual
+ * clock that only moves when told to, seeded randomness, and fault injection (disconnect,
+ * partition, crash, restart).
+ *
+ * @example
+ * ```ts
+ * const cluster = InMemoryCluster.make<string>(3, { seed: 7 });
+ * cluster.runUntil(() => cluster.leader() !== undefined, 10_000);
+ * cluster.propose('hello');
+ * cluster.committed(1);   // [{ index: 1, term: 1, data: 'hello' }]
+ * ```
+ */
+export class InMemoryCluster<T> {
+  /** Number of servers. */
+  readonly clusterSize: number;
+  /** The channel between the servers: link state and, in `'manual'` delivery, the waiting messages. */
+  readonly network: InMemoryNetwork<T>;
+  readonly #servers: Server<T>[];
+  readonly #states: IPersistentState<T>[];
+  readonly #randoms: (() => number)[];
+  readonly #running: boolean[];
+  readonly #committed: LogEntry<T>[][];
+  readonly #options: Required<Omit<InMemoryClusterOptions, 'seed' | 'delivery'>>;
+  #now = 0;
+
+  /**
+   * Builds a cluster of `count` servers, all followers at term 0 with empty logs and
+   * virtual time 0. Nothing happens until time is advanced or a server is triggered.
+   * @throws {@link ConfigurationError} when `count` or an option is invalid.
+   */
+  static make<T>(count: number, options: InMemoryClusterOptions = {}): InMemoryCluster<T> {
+    return new InMemoryCluster<T>(count, options);
+  }
+
+  private constructor(count: number, options: InMemoryClusterOptions) {
+    if (!Number.isSafeInteger(count) || count < 1) throw new ConfigurationError('count', count, 'a positive integer');
+    const seed = options.seed ?? 1;
+    if (!Number.isSafeInteger(seed)) throw new ConfigurationError('seed', seed, 'an integer');
+    const delivery = options.delivery ?? 'immediate';
+    if (delivery !== 'immediate' && delivery !== 'manual') throw new ConfigurationError('delivery', delivery, '"immediate" or "manual"');
+    this.clusterSize = count;
+    this.#options = {
+      electionTimeout: options.electionTimeout ?? 150,
+      electionTimeoutRange: options.electionTimeoutRange ?? 150,
+      heartbeatTimeout: options.heartbeatTimeout ?? 50,
+      maxEntriesPerMessage: options.maxEntriesPerMessage ?? 100,
+      maxInflightMessages: options.maxInflightMessages ?? 64,
+    };
+    this.network = new InMemoryNetwork<T>(count, delivery, { isRunning: (id) => this.#running[id] === true });
+    this.#states = Array.from({ length: count }, () => new InMemoryPersistentState<T>());
+    this.#randoms = Array.from({ length: count }, (_, id) => seededRandom(deriveSeed(seed, id)));
+    this.#running = Array.from({ length: count }, () => true);
+    this.#committed = Array.from({ length: count }, () => []);
+    this.#servers = Array.from({ length: count }, (_, id) => this.#startServer(id));
+  }
+
+  /** The servers; `servers[i].id === i`. A restarted server replaces its slot. */
+  get servers(): readonly Server<T>[] {
+    return this.#servers;
+  }
+
+  /** The virtual clock in milliseconds, read by every server. */
+  get now(): number {
+    return this.#now;
+  }
+
+  /** Whether server `id` is running (not crashed). */
+  isRunning(id: ServerId): boolean {
+    this.#checkId(id);
+    return this.#running[id] === true;
+  }
+
+  /**
+   * Moves the clock forward by `ms`, running every timer that falls due, in time order
+   * (ties by server id), with the messages each one causes.
+   * @throws {@link InvalidArgumentError} unless `ms` is a finite number `>= 0`.
+   */
+  advance(ms: number): void {
+    const end = this.#endOf(ms);
+    while (this.#step(end));
+  }
+
+  /**
+   * Advances timer by timer until `predicate()` holds (returns true) or `maxMs` has passed
+   * (returns false). Checks the predicate first, so it may return true without moving time.
+   */
+  runUntil(predicate: () => boolean, maxMs: number): boolean {
+    const end = this.#endOf(maxMs);
+    if (predicate()) return true;
+    while (this.#step(end)) {
+      if (predicate()) return true;
+    }
+    return predicate();
+  }
+
+  /** A running server in the leader role with the highest term, if any. */
+  leader(): Server<T> | undefined {
+    let best: Server<T> | undefined;
+    for (const server of this.#servers) {
+      if (this.#running[server.id] && server.role === 'leader' && (best === undefined || server.currentTerm > best.currentTerm)) best = server;
+    }
+    return best;
+  }
+
+  /** Proposes `data` to the current {@link InMemoryCluster.leader}; `delay` when there is none. */
+  propose(data: T): ProposeResult {
+    const leader = this.leader();
+    return leader === undefined ? { type: 'delay' } : leader.propose(data);
+  }
+
+  /** Fires server `id`'s election timeout now (`triggerTimeout`); nothing if it is crashed. */
+  timeout(id: ServerId): void {
+    this.#checkId(id);
+    if (this.#running[id]) this.#server(id).triggerTimeout();
+  }
+
+  /** Makes server `id` send heartbeats now if it leads (`triggerHeartbeat`); nothing if it is crashed. */
+  heartbeat(id: ServerId): void {
+    this.#checkId(id);
+    if (this.#running[id]) this.#server(id).triggerHeartbeat();
+  }
+
+  /** Cuts server `id` off from every other server until {@link InMemoryCluster.reconnect}. */
+  disconnect(id: ServerId): void {
+    this.#checkId(id);
+    this.network.isolate(id);
+  }
+
+  /** Undoes {@link InMemoryCluster.disconnect}. */
+  reconnect(id: ServerId): void {
+    this.#checkId(id);
+    this.network.unisolate(id);
+  }
+
+  /**
+   * Splits the cluster: messages cross no group boundary until {@link InMemoryCluster.heal}.
+   * A server named in no group is alone. A new partition replaces the previous one.
+   * @throws {@link InvalidArgumentError} when an id is outside the cluster or named twice.
+   */
+  partition(...groups: ServerId[][]): void {
+    const seen = new Set<ServerId>();
+    for (const group of groups) {
+      for (const id of group) {
+        this.#checkId(id);
+        if (seen.has(id)) throw new InvalidArgumentError(`Server ${id} is named in two groups of the partition`);
+        seen.add(id);
+      }
+    }
+    this.network.setGroups(groups);
+  }
+
+  /** Removes the partition (not the disconnections made by {@link InMemoryCluster.disconnect}). */
+  heal(): void {
+    this.network.clearGroups();
+  }
+
+  /** Stops server `id`: its timers stop, its messages in flight are lost, its persistent state is kept. */
+  crash(id: ServerId): void {
+    this.#checkId(id);
+    if (!this.#running[id]) return;
+    this.#running[id] = false;
+    this.network.purge(id);
+  }
+
+  /** Starts a new `Server` over server `id`'s persistent state in its slot (crashing the old one first if running). */
+  restart(id: ServerId): void {
+    this.crash(id);
+    this.#running[id] = true;
+    this.#committed[id] = [];
+    this.#servers[id] = this.#startServer(id);
+  }
+
+  /** Every entry server `id` has emitted as committed since its last (re)start, in index order. */
+  committed(id: ServerId): readonly LogEntry<T>[] {
+    this.#checkId(id);
+    return this.#committed[id] as LogEntry<T>[];
+  }
+
+  #startServer(id: ServerId): Server<T> {
+    const network = this.network;
+    const server = new ClusterServer<T>(network, {
+      id,
+      clusterSize: this.clusterSize,
+      persistentState: this.#states[id] as IPersistentState<T>,
+      clock: () => this.#now,
+      random: this.#randoms[id] as () => number,
+      messageChannel: (to, message) => this.#send(id, to, message),
+      ...this.#options,
+    });
+    const log = this.#committed[id] as LogEntry<T>[];
+    server.on('committed', (entries) => {
+      for (const entry of entries) log.push(entry);
+    });
+    return server;
+  }
+
+  #send(from: ServerId, to: ServerId, message: Message<T>): void {
+    this.network.sendMessage(from, to, message, (sent) => {
+      const replyChannel = (reply: Reply['reply']): void => {
+        const wrapped = (sent.type === 'requestVote' ? { type: 'requestVoteReply', reply } : { type: 'appendEntriesReply', reply }) as Reply;
+        this.network.sendReply(to, from, wrapped, () => (sent.replyChannel as (r: Reply['reply']) => void)(reply));
+      };
+      this.#server(to).processMessage({ ...sent, replyChannel } as Message<T>);
+    });
+  }
+
+  /** Runs the earliest timer due by `end` and returns true, or moves the clock to `end` and returns false. */
+  #step(end: number): boolean {
+    let due: Server<T> | undefined;
+    let dueAt = Infinity;
+    for (const server of this.#servers) {
+      if (!this.#running[server.id]) continue;
+      const deadline = server.nextDeadline();
+      if (deadline < dueAt) {
+        dueAt = deadline;
+        due = server;
+      }
+    }
+    if (due === undefined || dueAt > end) {
+      this.#now = Math.max(this.#now, end);
+      return false;
+    }
+    this.#now = Math.max(this.#now, dueAt);
+    due.tick();
+    return true;
+  }
+
+  #endOf(ms: number): number {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError(`Expected a duration in ms (a finite number >= 0), got ${String(ms)}`);
+    return this.#now + ms;
+  }
+
+  #server(id: ServerId): Server<T> {
+    return this.#servers[id] as Server<T>;
+  }
+
+  #checkId(id: ServerId): void {
+    if (!Number.isSafeInteger(id) || id < 0 || id >= this.clusterSize) {
+      throw new InvalidArgumentError(`Expected a server id in [0, ${this.clusterSize}), got ${String(id)}`);
+    }
+  }
+}
+
+/**
+ * A `Server` whose every entry point takes the network's lock, so that a call made
+ * directly on `cluster.servers[i]` is as safe as one made through the cluster: no handler
+ * ever runs inside another.
+ */
+class ClusterServer<T> extends Server<T> {
+  readonly #network: InMemoryNetwork<T>;
+
+  constructor(network: InMemoryNetwork<T>, options: ConstructorParameters<typeof Server<T>>[0]) {
+    super(options);
+    this.#network = network;
+  }
+
+  override processMessage(message: Message<T>): void {
+    this.#network.run(() => super.processMessage(message));
+  }
+
+  override tick(): void {
+    this.#network.run(() => super.tick());
+  }
+
+  override triggerTimeout(): void {
+    this.#network.run(() => super.triggerTimeout());
+  }
+
+  override triggerHeartbeat(): void {
+    this.#network.run(() => super.triggerHeartbeat());
+  }
+
+  override propose(data: T): ProposeResult {
+    return this.#network.run(() => super.propose(data));
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The base class of every error this library throws on purpose. Catch it to tell a
+ * Raft-level refusal from a bug elsewhere; look at {@link RaftError.code} for the kind.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   server.processMessage(untrusted);
+ * } catch (error) {
+ *   if (error instanceof RaftError) console.warn(error.code, error.message);
+ *   else throw error;
+ * }
+ * ```
+ */
+export class RaftError extends Error {
+  /** A stable, machine-readable kind, one per subclass. */
+  readonly code: string;
+
+  /** Creates an error with a message and a machine-readable code. */
+  constructor(message: string, code = 'RAFT_ERROR') {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * Thrown by a constructor when an option is missing, of the wrong type or out of range.
+ * The message names the option and the value, as in
+ * "Expected `heartbeatTimeout` to be below `electionTimeout` (150), got 200".
+ */
+export class ConfigurationError extends RaftError {
+  /** The name of the offending option. */
+  readonly option: string;
+  /** The value that was given for it. */
+  readonly value: unknown;
+
+  /** Creates the error for one option. */
+  constructor(option: string, value: unknown, expectation: string) {
+    super(`Expected \`${option}\` to be ${expectation}, got ${describe(value)}`, 'CONFIGURATION');
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/**
+ * Thrown by `Server.processMessage` (and by the reply callbacks a server hands out) when a
+ * message or reply is malformed: unknown type, a field of the wrong type or out of range,
+ * an id outside the cluster, entries that are not contiguous. The receiver's state is
+ * unchanged and no reply is sent.
+ */
+export class InvalidMessageError extends RaftError {
+  /** The path of the offending field, such as `entries[2].term`. */
+  readonly field: string;
+
+  /** Creates the error for one field. */
+  constructor(field: string, value: unknown, expectation: string) {
+    super(`Invalid message: expected \`${field}\` to be ${expectation}, got ${describe(value)}`, 'INVALID_MESSAGE');
+    this.field = field;
+  }
+}
+
+/**
+ * Thrown when a method is called with an argument it cannot accept: a server id outside
+ * the cluster, an unknown message id, a term that would move backwards in persistent state.
+ * Nothing is changed by the failed call.
+ */
+export class InvalidArgumentError extends RaftError {
+  /** Creates the error with a message that names the argument and the value. */
+  constructor(message: string) {
+    super(message, 'INVALID_ARGUMENT');
+  }
+}
+
+/** Renders a value for an error message: strings quoted, functions and objects by kind. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}

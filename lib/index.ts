@@ -1,0 +1,23 @@
+export type { LogEntry, LogIndex, LogPosition, ServerId, Term } from './types';
+export { EMPTY_LOG_POSITION } from './types';
+export { ConfigurationError, InvalidArgumentError, InvalidMessageError, RaftError } from './errors';
+export type { IPersistentState } from './persistent-state';
+export { InMemoryPersistentState } from './persistent-state';
+export type {
+  AppendEntriesMessage,
+  AppendEntriesReply,
+  Message,
+  Reply,
+  RequestVoteMessage,
+  RequestVoteReply,
+} from './messages';
+export type { ServerOptions } from './options';
+export { SERVER_DEFAULTS } from './options';
+export type { LeaderState, ProposeResult, ServerEvents, ServerRole, VolatileState } from './server';
+export { Server } from './server';
+export { isAtLeastAsUpToDate, majorityMatchIndex, quorumSize } from './quorum';
+export { seededRandom } from './random';
+export type { InMemoryClusterOptions } from './cluster';
+export { InMemoryCluster } from './cluster';
+export type { DeliveryMode, UndeliveredMessage } from './network';
+export { InMemoryNetwork } from './network';

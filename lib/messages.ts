@@ -1,0 +1,77 @@
+import type { LogEntry, LogIndex, LogPosition, ServerId, Term } from './types';
+
+/**
+ * Sent by a candidate to ask for a vote (§5.2). The receiver calls `replyChannel` exactly
+ * once, granted or not.
+ */
+export interface RequestVoteMessage {
+  /** Discriminant. */
+  readonly type: 'requestVote';
+  /** The candidate's term. */
+  readonly candidateTerm: Term;
+  /** The candidate asking for the vote. */
+  readonly candidateId: ServerId;
+  /** The candidate's last log entry, for the up-to-date check (§5.4.1). */
+  readonly candidateLastLogEntry: LogPosition;
+  /** Called once with the voter's answer. A transport rebuilds it on the far side. */
+  readonly replyChannel: (reply: RequestVoteReply) => void;
+}
+
+/** A voter's answer to a {@link RequestVoteMessage}. */
+export interface RequestVoteReply {
+  /** The server that answers. */
+  readonly voter: ServerId;
+  /** The voter's current term, for the candidate to update itself. */
+  readonly voterTerm: Term;
+  /** Whether the voter granted its vote for `candidateTerm`. */
+  readonly voteGranted: boolean;
+}
+
+/**
+ * Sent by a leader to replicate entries and as a heartbeat (§5.3). `entries` have indices
+ * `prevLogEntry.index + 1, + 2, ...`; an empty array is a heartbeat. The receiver calls
+ * `replyChannel` exactly once.
+ */
+export interface AppendEntriesMessage<T> {
+  /** Discriminant. */
+  readonly type: 'appendEntries';
+  /** The leader's term. */
+  readonly leaderTerm: Term;
+  /** The leader, so followers can forward clients to it. */
+  readonly leaderId: ServerId;
+  /** The entry just before `entries[0]`; the follower must hold it to accept the rest. */
+  readonly prevLogEntry: LogPosition;
+  /** Entries to store, empty for a heartbeat. */
+  readonly entries: readonly LogEntry<T>[];
+  /** The leader's commitIndex. */
+  readonly leaderCommitIndex: LogIndex;
+  /** Called once with the follower's answer. A transport rebuilds it on the far side. */
+  readonly replyChannel: (reply: AppendEntriesReply) => void;
+}
+
+/** A follower's answer to an {@link AppendEntriesMessage}. */
+export interface AppendEntriesReply {
+  /** The server that answers. */
+  readonly follower: ServerId;
+  /** The follower's current term, for the leader to update itself. */
+  readonly followerTerm: Term;
+  /** Whether the follower held `prevLogEntry` and stored the entries. */
+  readonly success: boolean;
+  /**
+   * On success, `prevLogEntry.index + entries.length`: the follower's log matches the
+   * leader's up to here. On failure, a hint: the index after which the leader should try
+   * next, skipping a whole missing or divergent stretch at once.
+   */
+  readonly matchIndex: LogIndex;
+}
+
+/** Any request a server processes with `Server.processMessage`. */
+export type Message<T> = RequestVoteMessage | AppendEntriesMessage<T>;
+
+/**
+ * A reply travelling back through a network, as {@link InMemoryNetwork} shows it: the
+ * reply's kind and its data.
+ */
+export type Reply =
+  | { readonly type: 'requestVoteReply'; readonly reply: RequestVoteReply }
+  | { readonly type: 'appendEntriesReply'; readonly reply: AppendEntriesReply };

@@ -1,0 +1,243 @@
+import { InvalidArgumentError } from './errors';
+import type { Message, Reply } from './messages';
+import type { ServerId } from './types';
+
+/** How an {@link InMemoryNetwork} moves messages: by itself at once, or only when told to. */
+export type DeliveryMode = 'immediate' | 'manual';
+
+/** A message or reply waiting in an {@link InMemoryNetwork}, as `undelivered` lists it. */
+export interface UndeliveredMessage<T> {
+  /** The network-wide id used by `deliver` and `drop`; ids grow in sending order. */
+  readonly id: number;
+  /** The server that sent it. */
+  readonly from: ServerId;
+  /** The request as sent (with the sender's own `replyChannel`), or a reply. */
+  readonly message: Message<T> | Reply;
+}
+
+/** A message in the network, with what it takes to hand it over. */
+interface Envelope<T> extends UndeliveredMessage<T> {
+  readonly to: ServerId;
+  /** Hands the payload to its receiver; the network has already checked that it may. */
+  readonly handOver: () => void;
+}
+
+/**
+ * What the network needs from its owner ({@link InMemoryCluster}): which servers are up.
+ * @internal
+ */
+export interface NetworkHost {
+  isRunning(id: ServerId): boolean;
+}
+
+/**
+ * The locked synchronous channel between the servers of an {@link InMemoryCluster}, with
+ * links that can be cut.
+ *
+ * Every call into a server goes through {@link InMemoryNetwork.run}, which holds a lock: a
+ * message sent while the lock is held is queued, never handed over inside another handler.
+ * In `'immediate'` delivery the queue is drained in FIFO order before the outermost call
+ * returns. In `'manual'` delivery nothing moves by itself: {@link InMemoryNetwork.undelivered}
+ * lists what waits for each server, and {@link InMemoryNetwork.deliver} or
+ * {@link InMemoryNetwork.drop} act on one message at a time.
+ *
+ * A message across a cut link, or to or from a crashed server, is lost: at sending time, and
+ * again at delivery time if the link was cut or the server crashed meanwhile.
+ *
+ * @example
+ * ```ts
+ * const cluster = InMemoryCluster.make<string>(3, { delivery: 'manual' });
+ * cluster.timeout(0);                                   // server 0 asks for votes
+ * for (const { id } of cluster.network.undelivered(1)) cluster.network.deliver(1, id);
+ * ```
+ */
+export class InMemoryNetwork<T> {
+  /** How messages move. */
+  readonly delivery: DeliveryMode;
+  readonly #host: NetworkHost;
+  readonly #clusterSize: number;
+  readonly #fifo: Envelope<T>[] = [];
+  #fifoHead = 0;
+  readonly #waiting: Map<number, Envelope<T>>[];
+  #nextId = 1;
+  #locked = false;
+  readonly #isolated = new Set<ServerId>();
+  #groupOf: number[] | undefined = undefined;
+  #delivered = 0;
+  #dropped = 0;
+
+  /** @internal Built by {@link InMemoryCluster}. */
+  constructor(clusterSize: number, delivery: DeliveryMode, host: NetworkHost) {
+    this.#clusterSize = clusterSize;
+    this.delivery = delivery;
+    this.#host = host;
+    this.#waiting = Array.from({ length: clusterSize }, () => new Map());
+  }
+
+  /** Messages handed over so far. */
+  get deliveredCount(): number {
+    return this.#delivered;
+  }
+
+  /** Messages lost so far: cut links, crashed servers, and `drop`. */
+  get droppedCount(): number {
+    return this.#dropped;
+  }
+
+  /**
+   * In `'manual'` delivery, the messages and replies waiting for server `to`, oldest first.
+   * Always empty in `'immediate'` delivery once a call has returned.
+   * @throws {@link InvalidArgumentError} when `to` is not a server of the cluster.
+   */
+  undelivered(to: ServerId): readonly UndeliveredMessage<T>[] {
+    this.#checkServer(to);
+    return Array.from((this.#waiting[to] as Map<number, Envelope<T>>).values(), ({ id, from, message }) => ({ id, from, message }));
+  }
+
+  /**
+   * Hands message `id` to server `to` now (and, in `'immediate'` mode, everything it causes).
+   * A message whose link was cut or whose receiver crashed since it was sent is lost instead.
+   * @throws {@link InvalidArgumentError} when no message `id` waits for `to`.
+   */
+  deliver(to: ServerId, id: number): void {
+    const envelope = this.#take(to, id);
+    this.run(() => this.#handOver(envelope));
+  }
+
+  /**
+   * Loses message `id` to server `to`.
+   * @throws {@link InvalidArgumentError} when no message `id` waits for `to`.
+   */
+  drop(to: ServerId, id: number): void {
+    this.#take(to, id);
+    this.#dropped++;
+  }
+
+  /** Whether a message from `from` to `to` would cross the network now. */
+  isConnected(from: ServerId, to: ServerId): boolean {
+    if (this.#isolated.has(from) || this.#isolated.has(to)) return false;
+    return this.#groupOf === undefined || this.#groupOf[from] === this.#groupOf[to];
+  }
+
+  /**
+   * Runs `action` holding the channel's lock. Messages sent meanwhile are queued; in
+   * `'immediate'` mode the outermost call drains the queue, FIFO, before returning.
+   * Nested calls (an event listener calling back into the cluster) just run.
+   */
+  run<R>(action: () => R): R {
+    if (this.#locked) return action();
+    this.#locked = true;
+    try {
+      const result = action();
+      if (this.delivery === 'immediate') this.#drain();
+      return result;
+    } finally {
+      this.#locked = false;
+    }
+  }
+
+  /** @internal Queues a request from `from` to `to`. */
+  sendMessage(from: ServerId, to: ServerId, message: Message<T>, handOver: (message: Message<T>) => void): void {
+    this.#send(from, to, message, () => handOver(message));
+  }
+
+  /** @internal Queues a reply from `from` to `to`; `handOver` calls the requester's own callback. */
+  sendReply(from: ServerId, to: ServerId, reply: Reply, handOver: () => void): void {
+    this.#send(from, to, reply, handOver);
+  }
+
+  /** @internal Cuts `id` off from every other server. */
+  isolate(id: ServerId): void {
+    this.#isolated.add(id);
+  }
+
+  /** @internal Undoes {@link InMemoryNetwork.isolate}. */
+  unisolate(id: ServerId): void {
+    this.#isolated.delete(id);
+  }
+
+  /** @internal Splits the servers into groups; a server in no group is alone. */
+  setGroups(groups: readonly (readonly ServerId[])[]): void {
+    const groupOf = Array.from({ length: this.#clusterSize }, (_, id) => groups.length + id);
+    groups.forEach((group, g) => group.forEach((id) => (groupOf[id] = g)));
+    this.#groupOf = groupOf;
+  }
+
+  /** @internal Removes every partition. */
+  clearGroups(): void {
+    this.#groupOf = undefined;
+  }
+
+  /** @internal Loses every message to or from `id` (it crashed). */
+  purge(id: ServerId): void {
+    for (let k = this.#fifoHead; k < this.#fifo.length; k++) {
+      const envelope = this.#fifo[k] as Envelope<T>;
+      if (envelope.from === id || envelope.to === id) {
+        this.#fifo[k] = { ...envelope, handOver: () => undefined, to: -1 };
+        this.#dropped++;
+      }
+    }
+    for (const waiting of this.#waiting) {
+      for (const [key, envelope] of waiting) {
+        if (envelope.from === id || envelope.to === id) {
+          waiting.delete(key);
+          this.#dropped++;
+        }
+      }
+    }
+  }
+
+  #send(from: ServerId, to: ServerId, message: Message<T> | Reply, handOver: () => void): void {
+    if (!this.#mayPass(from, to)) {
+      this.#dropped++;
+      return;
+    }
+    const envelope: Envelope<T> = { id: this.#nextId++, from, to, message, handOver };
+    if (this.delivery === 'manual') {
+      (this.#waiting[to] as Map<number, Envelope<T>>).set(envelope.id, envelope);
+    } else {
+      this.#fifo.push(envelope);
+      if (!this.#locked) this.run(() => undefined);
+    }
+  }
+
+  #mayPass(from: ServerId, to: ServerId): boolean {
+    return this.#host.isRunning(from) && this.#host.isRunning(to) && this.isConnected(from, to);
+  }
+
+  #handOver(envelope: Envelope<T>): void {
+    if (envelope.to < 0) return; // purged while queued
+    if (!this.#mayPass(envelope.from, envelope.to)) {
+      this.#dropped++;
+      return;
+    }
+    this.#delivered++;
+    envelope.handOver();
+  }
+
+  #drain(): void {
+    while (this.#fifoHead < this.#fifo.length) {
+      const envelope = this.#fifo[this.#fifoHead] as Envelope<T>;
+      this.#fifo[this.#fifoHead] = undefined as unknown as Envelope<T>;
+      this.#fifoHead++;
+      this.#handOver(envelope);
+    }
+    this.#fifo.length = 0;
+    this.#fifoHead = 0;
+  }
+
+  #take(to: ServerId, id: number): Envelope<T> {
+    this.#checkServer(to);
+    const waiting = this.#waiting[to] as Map<number, Envelope<T>>;
+    const envelope = waiting.get(id);
+    if (envelope === undefined) throw new InvalidArgumentError(`No undelivered message ${id} waits for server ${to}`);
+    waiting.delete(id);
+    return envelope;
+  }
+
+  #checkServer(id: ServerId): void {
+    if (!Number.isSafeInteger(id) || id < 0 || id >= this.#clusterSize) {
+      throw new InvalidArgumentError(`Expected a server id in [0, ${this.#clusterSize}), got ${String(id)}`);
+    }
+  }
+}

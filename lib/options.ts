@@ -1,0 +1,174 @@
+import { ConfigurationError } from './errors';
+import type { Message } from './messages';
+import { InMemoryPersistentState, type IPersistentState } from './persistent-state';
+import type { ServerId } from './types';
+
+/**
+ * What a {@link Server} is built from. Only `id`, `clusterSize` and `messageChannel` are
+ * required; every other option has a default.
+ *
+ * @example
+ * ```ts
+ * const options: ServerOptions<string> = {
+ *   id: 0,
+ *   clusterSize: 3,
+ *   messageChannel: (to, message) => transport.send(to, message),
+ *   electionTimeout: 300,
+ *   heartbeatTimeout: 100,
+ * };
+ * ```
+ */
+export interface ServerOptions<T> {
+  /** This server's id, an integer in `[0, clusterSize)`. */
+  id: ServerId;
+  /** Number of servers; they are `0 .. clusterSize - 1`. */
+  clusterSize: number;
+  /**
+   * Hands a request to the server `to`. Must not call back into this server synchronously
+   * (queue the delivery instead); the server has already persisted what the message
+   * depends on when it calls this.
+   */
+  messageChannel: (to: ServerId, message: Message<T>) => void;
+  /**
+   * Where the term, vote and log live.
+   * @default a new {@link InMemoryPersistentState}
+   */
+  persistentState?: IPersistentState<T>;
+  /**
+   * The clock in milliseconds, read by `tick`, `nextDeadline` and whenever a timer is reset.
+   * @default performance.now
+   */
+  clock?: () => number;
+  /**
+   * Random numbers in `[0, 1)`, used only for election timeout jitter.
+   * @default Math.random
+   */
+  random?: () => number;
+  /**
+   * Shortest election timeout in milliseconds.
+   * @default 150
+   */
+  electionTimeout?: number;
+  /**
+   * Width of the jitter: each timeout is uniform in `[electionTimeout, electionTimeout + electionTimeoutRange)`.
+   * @default 150
+   */
+  electionTimeoutRange?: number;
+  /**
+   * A leader's heartbeat period in milliseconds; must be below `electionTimeout`.
+   * @default 50
+   */
+  heartbeatTimeout?: number;
+  /**
+   * Most entries in one AppendEntries message.
+   * @default 100
+   */
+  maxEntriesPerMessage?: number;
+  /**
+   * Most AppendEntries carrying entries that a leader keeps unanswered per follower while
+   * replicating (pipelining, like etcd's MaxInflightMsgs). While probing a follower whose
+   * log is not yet known to match, the leader keeps at most one.
+   * @default 64
+   */
+  maxInflightMessages?: number;
+}
+
+/** Every option of {@link ServerOptions} with its default filled in, checked. */
+export interface ResolvedServerOptions<T> {
+  readonly id: ServerId;
+  readonly clusterSize: number;
+  readonly messageChannel: (to: ServerId, message: Message<T>) => void;
+  readonly persistentState: IPersistentState<T>;
+  readonly clock: () => number;
+  readonly random: () => number;
+  readonly electionTimeout: number;
+  readonly electionTimeoutRange: number;
+  readonly heartbeatTimeout: number;
+  readonly maxEntriesPerMessage: number;
+  readonly maxInflightMessages: number;
+}
+
+/** The defaults of the optional numeric options of {@link ServerOptions}. */
+export const SERVER_DEFAULTS = Object.freeze({
+  electionTimeout: 150,
+  electionTimeoutRange: 150,
+  heartbeatTimeout: 50,
+  maxEntriesPerMessage: 100,
+  maxInflightMessages: 64,
+});
+
+const PERSISTENT_STATE_METHODS = ['advanceToTerm', 'incrementTerm', 'vote', 'getLogEntry', 'getLastLogEntry', 'appendToLog', 'truncateLog'] as const;
+
+/**
+ * Checks options and fills in defaults, all in one place.
+ * @throws {@link ConfigurationError} naming the first bad option and its value.
+ */
+export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServerOptions<T> {
+  if (typeof options !== 'object' || options === null) throw new ConfigurationError('options', options, 'an object');
+  const clusterSize = options.clusterSize;
+  if (!isInteger(clusterSize) || clusterSize < 1) throw new ConfigurationError('clusterSize', clusterSize, 'a positive integer');
+  if (!isInteger(options.id) || options.id < 0 || options.id >= clusterSize) {
+    throw new ConfigurationError('id', options.id, `an integer in [0, ${clusterSize})`);
+  }
+  checkFunction('messageChannel', options.messageChannel);
+  if (options.clock !== undefined) checkFunction('clock', options.clock);
+  if (options.random !== undefined) checkFunction('random', options.random);
+  const electionTimeout = positiveNumber('electionTimeout', options.electionTimeout, SERVER_DEFAULTS.electionTimeout);
+  const electionTimeoutRange = options.electionTimeoutRange ?? SERVER_DEFAULTS.electionTimeoutRange;
+  if (typeof electionTimeoutRange !== 'number' || !Number.isFinite(electionTimeoutRange) || electionTimeoutRange < 0) {
+    throw new ConfigurationError('electionTimeoutRange', electionTimeoutRange, 'a finite number >= 0');
+  }
+  const heartbeatTimeout = positiveNumber('heartbeatTimeout', options.heartbeatTimeout, SERVER_DEFAULTS.heartbeatTimeout);
+  if (heartbeatTimeout >= electionTimeout) {
+    throw new ConfigurationError('heartbeatTimeout', heartbeatTimeout, `below \`electionTimeout\` (${electionTimeout})`);
+  }
+  const maxEntriesPerMessage = positiveInteger('maxEntriesPerMessage', options.maxEntriesPerMessage, SERVER_DEFAULTS.maxEntriesPerMessage);
+  const maxInflightMessages = positiveInteger('maxInflightMessages', options.maxInflightMessages, SERVER_DEFAULTS.maxInflightMessages);
+  const persistentState = options.persistentState ?? new InMemoryPersistentState<T>();
+  checkPersistentState(persistentState);
+  return {
+    id: options.id,
+    clusterSize,
+    messageChannel: options.messageChannel,
+    persistentState,
+    clock: options.clock ?? (() => performance.now()),
+    random: options.random ?? Math.random,
+    electionTimeout,
+    electionTimeoutRange,
+    heartbeatTimeout,
+    maxEntriesPerMessage,
+    maxInflightMessages,
+  };
+}
+
+function isInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value);
+}
+
+function checkFunction(option: string, value: unknown): void {
+  if (typeof value !== 'function') throw new ConfigurationError(option, value, 'a function');
+}
+
+function positiveNumber(option: string, value: number | undefined, fallback: number): number {
+  const resolved = value ?? fallback;
+  if (typeof resolved !== 'number' || !Number.isFinite(resolved) || resolved <= 0) {
+    throw new ConfigurationError(option, resolved, 'a finite number > 0');
+  }
+  return resolved;
+}
+
+function positiveInteger(option: string, value: number | undefined, fallback: number): number {
+  const resolved = value ?? fallback;
+  if (!isInteger(resolved) || resolved < 1) throw new ConfigurationError(option, resolved, 'a positive integer');
+  return resolved;
+}
+
+function checkPersistentState(state: unknown): void {
+  if (typeof state !== 'object' || state === null) throw new ConfigurationError('persistentState', state, 'an IPersistentState object');
+  const record = state as Record<string, unknown>;
+  for (const method of PERSISTENT_STATE_METHODS) {
+    if (typeof record[method] !== 'function') {
+      throw new ConfigurationError(`persistentState.${method}`, record[method], 'a function (persistentState must implement IPersistentState)');
+    }
+  }
+}
