@@ -6,14 +6,15 @@ export { InMemoryPersistentState } from './persistent-state';
 export type {
   AppendEntriesMessage,
   AppendEntriesReply,
+  AppendEntriesReplyEnvelope,
   Message,
   Reply,
   RequestVoteMessage,
   RequestVoteReply,
+  RequestVoteReplyEnvelope,
 } from './messages';
 export type { ServerOptions } from './options';
-export { SERVER_DEFAULTS } from './options';
-export type { LeaderState, ProposeResult, ServerEvents, ServerRole, VolatileState } from './server';
+export type { LeaderState, ProposeAppended, ProposeDelay, ProposeForward, ProposeResult, ServerEvents, ServerRole, VolatileState } from './server';
 export { Server } from './server';
 export { isAtLeastAsUpToDate, majorityMatchIndex, quorumSize } from './quorum';
 export { seededRandom } from './random';

@@ -72,6 +72,20 @@ export type Message<T> = RequestVoteMessage | AppendEntriesMessage<T>;
  * A reply travelling back through a network, as {@link InMemoryNetwork} shows it: the
  * reply's kind and its data.
  */
-export type Reply =
-  | { readonly type: 'requestVoteReply'; readonly reply: RequestVoteReply }
-  | { readonly type: 'appendEntriesReply'; readonly reply: AppendEntriesReply };
+export type Reply = RequestVoteReplyEnvelope | AppendEntriesReplyEnvelope;
+
+/** A {@link RequestVoteReply} travelling through a network. */
+export interface RequestVoteReplyEnvelope {
+  /** Discriminant. */
+  readonly type: 'requestVoteReply';
+  /** The voter's answer. */
+  readonly reply: RequestVoteReply;
+}
+
+/** An {@link AppendEntriesReply} travelling through a network. */
+export interface AppendEntriesReplyEnvelope {
+  /** Discriminant. */
+  readonly type: 'appendEntriesReply';
+  /** The follower's answer. */
+  readonly reply: AppendEntriesReply;
+}

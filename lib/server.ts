@@ -28,14 +28,32 @@ export interface LeaderState {
   matchIndex: LogIndex[];
 }
 
-/** What {@link Server.propose} did with the data. */
-export type ProposeResult =
-  /** This server is the leader: the entry is in its log at `index`, and replication has started. */
-  | { readonly type: 'appended'; readonly index: LogIndex; readonly term: Term }
-  /** This server is a follower that knows the leader: send the proposal there. */
-  | { readonly type: 'forward'; readonly leaderId: ServerId }
-  /** No leader is known (an election is under way): try again later. */
-  | { readonly type: 'delay' };
+/** What {@link Server.propose} did with the data: one of three outcomes. */
+export type ProposeResult = ProposeAppended | ProposeForward | ProposeDelay;
+
+/** This server is the leader: the entry is in its log at `index`, and replication has started. */
+export interface ProposeAppended {
+  /** Discriminant. */
+  readonly type: 'appended';
+  /** Where the entry now stands in the leader's log. */
+  readonly index: LogIndex;
+  /** The leader's term, stamped on the entry. */
+  readonly term: Term;
+}
+
+/** This server is a follower that knows the leader: send the proposal there. */
+export interface ProposeForward {
+  /** Discriminant. */
+  readonly type: 'forward';
+  /** The leader of the current term. */
+  readonly leaderId: ServerId;
+}
+
+/** No leader is known (an election is under way): try again later. */
+export interface ProposeDelay {
+  /** Discriminant. */
+  readonly type: 'delay';
+}
 
 /**
  * The events a {@link Server} emits, synchronously, inside the call that caused them.

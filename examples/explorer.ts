@@ -1,0 +1,461 @@
+/**
+ * The Raft explorer (`npm run explorer`): an interactive terminal view of an
+ * {@link InMemoryCluster} in `'manual'` delivery, in the spirit of the F# RaftExplorer.
+ * Nothing moves unless you say so: you fire election timeouts and heartbeats, deliver or
+ * drop messages one by one, propose values, move the virtual clock, crash and restart
+ * servers, and after each command the explorer prints what happened and the whole state:
+ * every server's role, term, vote, known leader, commit index and log, and every message
+ * still waiting in the network.
+ *
+ * ```text
+ * npx ts-node examples/explorer.ts [--servers N] [--seed S]
+ * printf 'timeout 0\ndeliver all\npropose x\nquit\n' | npx ts-node examples/explorer.ts
+ * ```
+ *
+ * Type `help` for the commands. Commands can also be piped in; the explorer then echoes each
+ * one before its output, and stops at `quit` or at the end of the input.
+ */
+import * as readline from 'node:readline';
+import {
+  InMemoryCluster,
+  RaftError,
+  type LogEntry,
+  type Message,
+  type ProposeResult,
+  type Reply,
+  type Server,
+  type ServerId,
+} from '../lib';
+
+/** Options of {@link createExplorer}. */
+export interface ExplorerOptions {
+  /** Number of servers in the cluster. @default 3 */
+  readonly servers?: number;
+  /** Seed of the cluster's election jitter: same seed and commands, same session. @default 1 */
+  readonly seed?: number;
+}
+
+/** An explorer session: feed it command lines, print what it returns. */
+export interface Explorer {
+  /**
+   * Runs one command line and returns the text to print (without a trailing newline).
+   * A command that ran returns what happened followed by the {@link Explorer.screen}; a
+   * command that was refused (unknown verb, missing or malformed argument, server out of
+   * range, unknown message id) or that the library refused with a {@link RaftError} returns
+   * a single line starting with `error:` and changes nothing. An empty line or a `#` comment
+   * returns `''`.
+   * @throws whatever is not a {@link RaftError}: that would be a bug.
+   */
+  execute(line: string): string;
+  /** The current state of the cluster and network, as printed after each command. */
+  screen(): string;
+  /** Whether `quit` has been executed; after that every command is refused. */
+  readonly done: boolean;
+  /** The cluster being explored, for tests and for scripting around the explorer. */
+  readonly cluster: InMemoryCluster<string>;
+}
+
+/** The one-line-per-command help text printed by `help`. */
+export const HELP = [
+  'commands:',
+  '  timeout <server>      fire the server\'s election timeout now (it starts an election)',
+  '  heartbeat <server>    make the server send AppendEntries to all now, if it leads',
+  '  deliver <id>          hand message <id> to its recipient',
+  '  deliver all           deliver everything waiting, oldest first, until the network is quiet',
+  '  drop <id>             lose message <id>',
+  '  propose <value>       propose <value> (the rest of the line) to the leader',
+  '  advance <ms>          move the virtual clock forward, running every timer that falls due',
+  '  crash <server>        stop the server; its messages in flight are lost, its persistent state kept',
+  '  restart <server>      start a new server over the crashed one\'s persistent state',
+  '  show                  print the screen again',
+  '  help                  this text',
+  '  quit                  leave (so does the end of the input)',
+].join('\n');
+
+/** At most this many deliveries in one `deliver all`, in case the servers never go quiet. */
+export const DELIVER_ALL_LIMIT = 10_000;
+
+/** Lines of deliveries and events shown after a command; the rest are counted. */
+const FEED_SHOWN = 60;
+/** Log entries shown in full on a server's line; longer logs show their start, `…`, and their end. */
+const LOG_SHOWN = 8;
+/** Entries shown in full in an AppendEntries summary. */
+const ENTRIES_SHOWN = 4;
+/** Characters of a value shown before it is cut with `…`. */
+const VALUE_SHOWN = 12;
+
+/** A refused command: reported on one line, nothing changed. */
+class CommandError extends Error {}
+
+/** A waiting message together with the server it waits for. */
+interface Waiting {
+  readonly id: number;
+  readonly from: ServerId;
+  readonly to: ServerId;
+  readonly message: Message<string> | Reply;
+}
+
+/**
+ * Creates an explorer over a fresh `InMemoryCluster<string>` in `'manual'` delivery: all
+ * servers followers at term 0 with empty logs, virtual time 0, no message in flight.
+ *
+ * @throws {@link ConfigurationError} when `servers` or `seed` is invalid.
+ *
+ * @example
+ * ```ts
+ * const explorer = createExplorer({ servers: 3, seed: 1 });
+ * console.log(explorer.execute('timeout 0'));     // server 0 asks 1 and 2 for votes
+ * console.log(explorer.execute('deliver all'));   // ... and becomes leader of term 1
+ * ```
+ */
+export function createExplorer(options: ExplorerOptions = {}): Explorer {
+  const cluster = InMemoryCluster.make<string>(options.servers ?? 3, { seed: options.seed ?? 1, delivery: 'manual' });
+  const size = cluster.clusterSize;
+  /** What happened during the current command: server events (`·`) and, for `deliver all`, each delivery (`▸`). */
+  let events: string[] = [];
+  let done = false;
+
+  const watch = (server: Server<string>): void => {
+    const id = server.id;
+    server.on('roleChange', (role, term) => events.push(`  · server ${id} becomes ${role} in term ${term}`));
+    server.on('leaderChange', (leaderId, term) =>
+      events.push(leaderId === undefined ? `  · server ${id} knows no leader in term ${term}` : `  · server ${id} learns leader ${leaderId} of term ${term}`),
+    );
+    server.on('committed', (entries) => events.push(`  · server ${id} commits ${formatEntries(entries, ENTRIES_SHOWN)}`));
+  };
+  cluster.servers.forEach(watch);
+
+  const waiting = (): Waiting[] => {
+    const all: Waiting[] = [];
+    for (let to = 0; to < size; to++) {
+      for (const { id, from, message } of cluster.network.undelivered(to)) all.push({ id, from, to, message });
+    }
+    return all.sort((a, b) => a.id - b.id);
+  };
+
+  const serverArg = (verb: string, args: readonly string[]): ServerId => {
+    const text = oneArg(verb, '<server>', args);
+    if (!/^\d+$/.test(text)) throw new CommandError(`${verb}: expected a server id (an integer), got "${text}"`);
+    const id = Number(text);
+    if (id >= size) throw new CommandError(`${verb}: server ${id} is out of range: the servers are 0..${size - 1}`);
+    return id;
+  };
+
+  const messageArg = (verb: string, args: readonly string[]): Waiting => {
+    const text = oneArg(verb, '<id>', args);
+    if (!/^\d+$/.test(text)) throw new CommandError(`${verb}: expected a message id (an integer) or "all", got "${text}"`);
+    const id = Number(text);
+    const found = waiting().find((w) => w.id === id);
+    if (found === undefined) throw new CommandError(`${verb}: no undelivered message ${id}`);
+    return found;
+  };
+
+  /** Runs a verb; returns the lines saying what happened (events are added after them). */
+  const run = (verb: string, args: readonly string[], rest: string): string[] => {
+    switch (verb) {
+      case 'timeout': {
+        const id = serverArg(verb, args);
+        if (!cluster.isRunning(id)) return [`server ${id} is crashed: nothing happens`];
+        const leading = cluster.servers[id]?.role === 'leader';
+        cluster.timeout(id);
+        return leading ? [`server ${id} is the leader: it ignores the timeout`] : [`server ${id} timed out`];
+      }
+      case 'heartbeat': {
+        const id = serverArg(verb, args);
+        if (!cluster.isRunning(id)) return [`server ${id} is crashed: nothing happens`];
+        const leading = cluster.servers[id]?.role === 'leader';
+        cluster.heartbeat(id);
+        return leading ? [`server ${id} sent heartbeats`] : [`server ${id} is not a leader: it ignores the heartbeat`];
+      }
+      case 'deliver': {
+        if (args.length === 1 && args[0] === 'all') return deliverAll();
+        const { id, from, to, message } = messageArg(verb, args);
+        const before = cluster.network.droppedCount;
+        cluster.network.deliver(to, id);
+        const lost = cluster.network.droppedCount > before;
+        return [`${lost ? 'lost' : 'delivered'} ${id} ${from}→${to} ${summarize(message)}`];
+      }
+      case 'drop': {
+        const { id, from, to, message } = messageArg(verb, args);
+        cluster.network.drop(to, id);
+        return [`dropped ${id} ${from}→${to} ${summarize(message)}`];
+      }
+      case 'propose': {
+        if (rest === '') throw new CommandError('propose: missing <value>');
+        const leader = cluster.leader();
+        if (leader !== undefined) return [`proposed ${formatValue(rest)} to leader ${leader.id}: ${formatPropose(leader.propose(rest))}`];
+        // No leader: ask each running server, which changes nothing, to show what it would say.
+        const answers: string[] = [];
+        cluster.servers.forEach((server) => {
+          if (cluster.isRunning(server.id)) answers.push(`server ${server.id} says ${formatPropose(server.propose(rest))}`);
+        });
+        return [`no leader: nothing proposed (${answers.length === 0 ? 'no server is running' : answers.join(', ')})`];
+      }
+      case 'advance': {
+        const text = oneArg(verb, '<ms>', args);
+        const ms = Number(text);
+        if (text.trim() === '' || Number.isNaN(ms)) throw new CommandError(`advance: expected a number of milliseconds, got "${text}"`);
+        const from = cluster.now;
+        cluster.advance(ms); // the library refuses negative or infinite durations
+        return [`time ${formatNumber(from)} → ${formatNumber(cluster.now)} ms`];
+      }
+      case 'crash': {
+        const id = serverArg(verb, args);
+        if (!cluster.isRunning(id)) return [`server ${id} is already crashed`];
+        const before = cluster.network.droppedCount;
+        cluster.crash(id);
+        return [`server ${id} crashed (${plural(cluster.network.droppedCount - before, 'message')} lost)`];
+      }
+      case 'restart': {
+        const id = serverArg(verb, args);
+        const wasRunning = cluster.isRunning(id);
+        const before = cluster.network.droppedCount;
+        cluster.restart(id);
+        const server = cluster.servers[id];
+        if (server !== undefined) watch(server);
+        const lost = cluster.network.droppedCount - before;
+        return [`server ${id} restarted${wasRunning ? ` (it was running: crashed first, ${plural(lost, 'message')} lost)` : ''}`];
+      }
+      case 'show':
+        noArgs(verb, args);
+        return [];
+      default:
+        throw new CommandError(`unknown command "${verb}" (type help for the list)`);
+    }
+  };
+
+  const deliverAll = (): string[] => {
+    let delivered = 0;
+    let lost = 0;
+    for (;;) {
+      const batch = waiting();
+      if (batch.length === 0) break;
+      for (const { id, from, to, message } of batch) {
+        if (delivered + lost >= DELIVER_ALL_LIMIT) {
+          return [`stopped after ${DELIVER_ALL_LIMIT} deliveries: ${plural(waiting().length, 'message')} still waiting`];
+        }
+        // Delivering one message never removes another, but be safe if it ever does.
+        if (!cluster.network.undelivered(to).some((w) => w.id === id)) continue;
+        events.push(`  ▸ ${id} ${from}→${to} ${summarize(message)}`);
+        const before = cluster.network.droppedCount;
+        cluster.network.deliver(to, id);
+        if (cluster.network.droppedCount > before) lost++;
+        else delivered++;
+      }
+    }
+    if (delivered + lost === 0) return ['nothing to deliver'];
+    return [`delivered ${plural(delivered, 'message')}${lost > 0 ? ` (${lost} lost on the way)` : ''}; the network is quiet`];
+  };
+
+  const screen = (): string => {
+    const lines: string[] = [];
+    const { deliveredCount, droppedCount } = cluster.network;
+    lines.push(`── time ${formatNumber(cluster.now)} ms ── delivered ${deliveredCount}, dropped ${droppedCount} ──`);
+    const rows: string[][] = [['id', 'role', 'term', 'votedFor', 'leader', 'commit', 'timer', 'log']];
+    for (const server of cluster.servers) {
+      const state = server.persistentState;
+      const running = cluster.isRunning(server.id);
+      const log: LogEntry<string>[] = [];
+      for (let index = 1; index <= state.currentLogIndex; index++) {
+        const entry = state.getLogEntry(index);
+        if (entry !== undefined) log.push(entry);
+      }
+      const deadline = server.nextDeadline();
+      rows.push([
+        String(server.id),
+        running ? server.role : 'CRASHED',
+        String(state.currentTerm),
+        state.votedFor === undefined ? '-' : String(state.votedFor),
+        running && server.leaderId !== undefined ? String(server.leaderId) : '-',
+        running ? String(server.volatileState.commitIndex) : '-',
+        running ? `${server.role === 'leader' ? 'hb' : 'elect'}@${formatNumber(deadline)}` : '-',
+        log.length === 0 ? '(empty)' : formatEntries(log, LOG_SHOWN),
+      ]);
+    }
+    lines.push(...table(rows));
+    const messages = waiting();
+    if (messages.length === 0) {
+      lines.push('no message waiting');
+    } else {
+      lines.push(`${plural(messages.length, 'message')} waiting:`);
+      const width = Math.max(...messages.map((m) => String(m.id).length));
+      for (const { id, from, to, message } of messages) lines.push(`  ${String(id).padStart(width)}  ${from}→${to}  ${summarize(message)}`);
+    }
+    return lines.join('\n');
+  };
+
+  return {
+    cluster,
+    get done() {
+      return done;
+    },
+    screen,
+    execute(line: string): string {
+      const text = line.trim();
+      if (text === '' || text.startsWith('#')) return '';
+      if (done) return 'error: the explorer has quit';
+      const [verb = '', ...args] = text.split(/\s+/);
+      const rest = text.slice(verb.length).trim();
+      if (verb === 'quit' || verb === 'exit') {
+        done = true;
+        return 'bye';
+      }
+      if (verb === 'help' || verb === '?') return HELP;
+      events = [];
+      try {
+        const said = run(verb, args, rest);
+        const shown = events.length > FEED_SHOWN ? [...events.slice(0, FEED_SHOWN), `  … ${events.length - FEED_SHOWN} more`] : events;
+        return [...said, ...shown, screen()].join('\n');
+      } catch (error) {
+        // A refused command changes nothing (the library's RaftErrors promise the same).
+        if (error instanceof CommandError) return `error: ${error.message}`;
+        if (error instanceof RaftError) return `error: ${error.name}: ${error.message}`;
+        throw error;
+      } finally {
+        events = [];
+      }
+    },
+  };
+}
+
+/** The only argument of a verb, or a refusal naming what is missing or extra. */
+function oneArg(verb: string, what: string, args: readonly string[]): string {
+  const [arg] = args;
+  if (arg === undefined) throw new CommandError(`${verb}: missing ${what}`);
+  if (args.length > 1) throw new CommandError(`${verb}: expected only ${what}, got "${args.join(' ')}"`);
+  return arg;
+}
+
+function noArgs(verb: string, args: readonly string[]): void {
+  if (args.length > 0) throw new CommandError(`${verb}: takes no argument, got "${args.join(' ')}"`);
+}
+
+/** One line for a request or a reply, e.g. `AppendEntries t2 prev=(2,t1) entries=[3:t2=c] commit=2`. */
+export function summarize(message: Message<string> | Reply): string {
+  switch (message.type) {
+    case 'requestVote': {
+      const last = message.candidateLastLogEntry;
+      return `RequestVote t${message.candidateTerm} last=(${last.index},t${last.term})`;
+    }
+    case 'appendEntries': {
+      const prev = message.prevLogEntry;
+      const entries = message.entries.length === 0 ? '[]' : `[${formatEntries(message.entries, ENTRIES_SHOWN)}]`;
+      return `AppendEntries t${message.leaderTerm} prev=(${prev.index},t${prev.term}) entries=${entries} commit=${message.leaderCommitIndex}`;
+    }
+    case 'requestVoteReply':
+      return `RequestVoteReply ${message.reply.voteGranted ? 'granted' : 'refused'} t${message.reply.voterTerm}`;
+    case 'appendEntriesReply': {
+      const { success, matchIndex, followerTerm } = message.reply;
+      return `AppendEntriesReply ${success ? `ok match=${matchIndex}` : `rejected hint=${matchIndex}`} t${followerTerm}`;
+    }
+  }
+}
+
+/** Entries as `1:t1=a 2:t1=b`; more than `shown` become the first two, `…(n more)`, and the last ones. */
+function formatEntries(entries: readonly LogEntry<string>[], shown: number): string {
+  const one = (e: LogEntry<string>): string => `${e.index}:t${e.term}=${formatValue(e.data)}`;
+  if (entries.length <= shown) return entries.map(one).join(' ');
+  const head = entries.slice(0, 2).map(one);
+  const tail = entries.slice(entries.length - (shown - 2)).map(one);
+  return [...head, `…(${entries.length - shown} more)`, ...tail].join(' ');
+}
+
+/** A value as is when it is a plain word, quoted otherwise; cut with `…` when long. */
+function formatValue(value: string): string {
+  const cut = value.length > VALUE_SHOWN ? `${value.slice(0, VALUE_SHOWN - 1)}…` : value;
+  return /^[\w.@/+-]+…?$/.test(cut) ? cut : JSON.stringify(cut);
+}
+
+function formatPropose(result: ProposeResult): string {
+  switch (result.type) {
+    case 'appended':
+      return `appended at index ${result.index} in term ${result.term}`;
+    case 'forward':
+      return `forward to ${result.leaderId}`;
+    case 'delay':
+      return 'delay';
+  }
+}
+
+/** An integer as is, anything else with one decimal. */
+function formatNumber(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+/** Rows padded into columns (the last column is not padded). */
+function table(rows: readonly string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, k) => (widths[k] = Math.max(widths[k] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, k) => (k === row.length - 1 ? cell : cell.padEnd(widths[k] ?? 0))).join('  ').trimEnd());
+}
+
+/** Command-line options of {@link main}. */
+export interface CommandLine {
+  readonly servers: number;
+  readonly seed: number;
+}
+
+/**
+ * Parses `--servers N` and `--seed S` (also `--servers=N`).
+ * @throws {@link Error} with a usage message when an option is unknown or not an integer.
+ */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const values: Record<string, number> = { servers: 3, seed: 1 };
+  for (let k = 0; k < argv.length; k++) {
+    const arg = argv[k] ?? '';
+    const match = /^--(servers|seed)(?:=(.*))?$/.exec(arg);
+    if (match === null) throw new Error(`unknown option "${arg}"\n${USAGE}`);
+    const name = match[1] ?? '';
+    const text = match[2] ?? argv[++k];
+    if (text === undefined || !/^-?\d+$/.test(text)) throw new Error(`--${name} expects an integer, got ${text === undefined ? 'nothing' : `"${text}"`}\n${USAGE}`);
+    values[name] = Number(text);
+  }
+  return { servers: values['servers'] ?? 3, seed: values['seed'] ?? 1 };
+}
+
+const USAGE = 'usage: ts-node examples/explorer.ts [--servers N] [--seed S]';
+
+/**
+ * Runs the explorer on the process's stdin and stdout: reads one command per line, prints
+ * each command's output, and returns at `quit` or at the end of the input. When stdin is
+ * not a terminal the commands are echoed (`> command`) so that the output reads as a
+ * transcript. Sets `process.exitCode` to 2 on bad command-line options.
+ */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  let explorer: Explorer;
+  try {
+    explorer = createExplorer(parseCommandLine(argv));
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const interactive = process.stdin.isTTY === true;
+  const out = (text: string): void => {
+    if (text !== '') process.stdout.write(`${text}\n`);
+  };
+  out(`Raft explorer: ${explorer.cluster.clusterSize} servers, manual delivery. Type help for the commands.`);
+  out(explorer.screen());
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: interactive, prompt: '> ' });
+  if (interactive) rl.prompt();
+  for await (const line of rl) {
+    if (!interactive) out(`\n> ${line}`);
+    try {
+      out(explorer.execute(line));
+    } catch (error) {
+      // Not a RaftError: a bug in the library or the explorer. Show it and carry on.
+      out(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+    if (explorer.done) break;
+    if (interactive) rl.prompt();
+  }
+  rl.close();
+}
+
+if (require.main === module) {
+  void main();
+}
