@@ -31,6 +31,12 @@ export interface InMemoryClusterOptions {
   maxEntriesPerMessage?: number;
   /** See {@link ServerOptions.maxInflightMessages}. @default 64 */
   maxInflightMessages?: number;
+  /**
+   * Builds server `id`'s persistent state, once per cluster (a restart reuses it). Use it to
+   * run the cluster on your own store or to observe every write.
+   * @default `() => new InMemoryPersistentState()`
+   */
+  persistentState?: (id: ServerId) => IPersistentState<unknown>;
 }
 
 /**
@@ -57,8 +63,9 @@ export class InMemoryCluster<T> {
   readonly #randoms: (() => number)[];
   readonly #running: boolean[];
   readonly #committed: LogEntry<T>[][];
-  readonly #options: Required<Omit<InMemoryClusterOptions, 'seed' | 'delivery'>>;
+  readonly #options: Required<Omit<InMemoryClusterOptions, 'seed' | 'delivery' | 'persistentState'>>;
   #now = 0;
+  #timersFired = 0;
 
   /**
    * Builds a cluster of `count` servers, all followers at term 0 with empty logs and
@@ -84,7 +91,9 @@ export class InMemoryCluster<T> {
       maxInflightMessages: options.maxInflightMessages ?? 64,
     };
     this.network = new InMemoryNetwork<T>(count, delivery, { isRunning: (id) => this.#running[id] === true });
-    this.#states = Array.from({ length: count }, () => new InMemoryPersistentState<T>());
+    const makeState = options.persistentState;
+    if (makeState !== undefined && typeof makeState !== 'function') throw new ConfigurationError('persistentState', makeState, 'a function from server id to IPersistentState');
+    this.#states = Array.from({ length: count }, (_, id) => (makeState ? (makeState(id) as IPersistentState<T>) : new InMemoryPersistentState<T>()));
     this.#randoms = Array.from({ length: count }, (_, id) => seededRandom(deriveSeed(seed, id)));
     this.#running = Array.from({ length: count }, () => true);
     this.#committed = Array.from({ length: count }, () => []);
@@ -99,6 +108,11 @@ export class InMemoryCluster<T> {
   /** The virtual clock in milliseconds, read by every server. */
   get now(): number {
     return this.#now;
+  }
+
+  /** How many timers (`tick` calls that were due) the cluster has run. */
+  get timersFired(): number {
+    return this.#timersFired;
   }
 
   /** Whether server `id` is running (not crashed). */
@@ -258,6 +272,7 @@ export class InMemoryCluster<T> {
       return false;
     }
     this.#now = Math.max(this.#now, dueAt);
+    this.#timersFired++;
     due.tick();
     return true;
   }

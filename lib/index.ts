@@ -20,5 +20,17 @@ export { isAtLeastAsUpToDate, majorityMatchIndex, quorumSize } from './quorum';
 export { seededRandom } from './random';
 export type { InMemoryClusterOptions } from './cluster';
 export { InMemoryCluster } from './cluster';
-export type { DeliveryMode, UndeliveredMessage } from './network';
+export type { AddressedMessage, DeliveryMode, UndeliveredMessage } from './network';
 export { InMemoryNetwork } from './network';
+export type { InvariantName, LogReader, Violation } from './simulation/invariants';
+export { SafetyChecker } from './simulation/invariants';
+export { ObservedPersistentState, checkCommitIndexes, logReader, observeServer } from './simulation/observe';
+export type {
+  AdvanceStep, DeliverStep, DropStep, DuplicateStep, ProposeStep, TimeoutStep, HeartbeatStep, CrashStep, RestartStep, PartitionStep, HealStep, IsolateLeaderStep, ReconnectAllStep, CutLinkStep, RestoreLinksStep, QuietStep,
+  FaultWeights,
+  ScheduleOptions,
+  SimulationEvent,
+} from './simulation/schedule';
+export { DEFAULT_FAULT_WEIGHTS, generateSchedule } from './simulation/schedule';
+export type { MessageLimits, SimulatedStateMachine, SimulationOptions, SimulationResult } from './simulation/simulator';
+export { describeMessage, limitsFor, runSchedule, scheduleFor, shrinkSchedule, simulate } from './simulation/simulator';

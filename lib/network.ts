@@ -15,9 +15,14 @@ export interface UndeliveredMessage<T> {
   readonly message: Message<T> | Reply;
 }
 
-/** A message in the network, with what it takes to hand it over. */
-interface Envelope<T> extends UndeliveredMessage<T> {
+/** An {@link UndeliveredMessage} with its receiver, as `allUndelivered` lists it. */
+export interface AddressedMessage<T> extends UndeliveredMessage<T> {
+  /** The server it is for. */
   readonly to: ServerId;
+}
+
+/** A message in the network, with what it takes to hand it over. */
+interface Envelope<T> extends AddressedMessage<T> {
   /** Hands the payload to its receiver; the network has already checked that it may. */
   readonly handOver: () => void;
 }
@@ -62,6 +67,7 @@ export class InMemoryNetwork<T> {
   #nextId = 1;
   #locked = false;
   readonly #isolated = new Set<ServerId>();
+  readonly #cutLinks = new Set<number>();
   #groupOf: number[] | undefined = undefined;
   #delivered = 0;
   #dropped = 0;
@@ -94,6 +100,20 @@ export class InMemoryNetwork<T> {
     return Array.from((this.#waiting[to] as Map<number, Envelope<T>>).values(), ({ id, from, message }) => ({ id, from, message }));
   }
 
+  /** In `'manual'` delivery, every waiting message of every server, oldest (lowest id) first. */
+  allUndelivered(): readonly AddressedMessage<T>[] {
+    const all: AddressedMessage<T>[] = [];
+    for (const waiting of this.#waiting) for (const { id, from, to, message } of waiting.values()) all.push({ id, from, to, message });
+    return all.sort((a, b) => a.id - b.id);
+  }
+
+  /** Number of messages waiting in `'manual'` delivery, over all servers. */
+  get undeliveredCount(): number {
+    let count = 0;
+    for (const waiting of this.#waiting) count += waiting.size;
+    return count;
+  }
+
   /**
    * Hands message `id` to server `to` now (and, in `'immediate'` mode, everything it causes).
    * A message whose link was cut or whose receiver crashed since it was sent is lost instead.
@@ -113,9 +133,42 @@ export class InMemoryNetwork<T> {
     this.#dropped++;
   }
 
+  /**
+   * In `'manual'` delivery, puts a copy of waiting message `id` (a duplicate, as a faulty
+   * network may make) at the end of `to`'s list, and returns the copy's id.
+   * @throws {@link InvalidArgumentError} when no message `id` waits for `to`.
+   */
+  duplicate(to: ServerId, id: number): number {
+    const original = this.#find(to, id);
+    const waiting = this.#waiting[to] as Map<number, Envelope<T>>;
+    const copy: Envelope<T> = { ...original, id: this.#nextId++ };
+    waiting.set(copy.id, copy);
+    return copy.id;
+  }
+
+  /** Cuts the one-way link from `from` to `to` (messages the other way still pass) until {@link InMemoryNetwork.restoreLink}. */
+  cutLink(from: ServerId, to: ServerId): void {
+    this.#checkServer(from);
+    this.#checkServer(to);
+    this.#cutLinks.add(from * this.#clusterSize + to);
+  }
+
+  /** Restores the one-way link from `from` to `to`. */
+  restoreLink(from: ServerId, to: ServerId): void {
+    this.#checkServer(from);
+    this.#checkServer(to);
+    this.#cutLinks.delete(from * this.#clusterSize + to);
+  }
+
+  /** Restores every link cut with {@link InMemoryNetwork.cutLink}. */
+  restoreAllLinks(): void {
+    this.#cutLinks.clear();
+  }
+
   /** Whether a message from `from` to `to` would cross the network now. */
   isConnected(from: ServerId, to: ServerId): boolean {
     if (this.#isolated.has(from) || this.#isolated.has(to)) return false;
+    if (this.#cutLinks.size > 0 && this.#cutLinks.has(from * this.#clusterSize + to)) return false;
     return this.#groupOf === undefined || this.#groupOf[from] === this.#groupOf[to];
   }
 
@@ -226,12 +279,16 @@ export class InMemoryNetwork<T> {
     this.#fifoHead = 0;
   }
 
-  #take(to: ServerId, id: number): Envelope<T> {
+  #find(to: ServerId, id: number): Envelope<T> {
     this.#checkServer(to);
-    const waiting = this.#waiting[to] as Map<number, Envelope<T>>;
-    const envelope = waiting.get(id);
+    const envelope = (this.#waiting[to] as Map<number, Envelope<T>>).get(id);
     if (envelope === undefined) throw new InvalidArgumentError(`No undelivered message ${id} waits for server ${to}`);
-    waiting.delete(id);
+    return envelope;
+  }
+
+  #take(to: ServerId, id: number): Envelope<T> {
+    const envelope = this.#find(to, id);
+    (this.#waiting[to] as Map<number, Envelope<T>>).delete(id);
     return envelope;
   }
 

@@ -164,6 +164,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
    */
   processMessage(message: Message<T>): void {
     validateMessage(message, this);
+    if (message.type === 'appendEntries') this.#checkCommittedEntries(message);
     if (message.type === 'requestVote') this.#onRequestVote(message);
     else this.#onAppendEntries(message);
   }
@@ -314,6 +315,25 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
     message.replyChannel({ follower: this.id, followerTerm: term, success: true, matchIndex: lastNewIndex });
     const commitIndex = Math.min(message.leaderCommitIndex, lastNewIndex);
     if (commitIndex > this.#commitIndex) this.#commitUpTo(commitIndex);
+  }
+
+  /**
+   * A leader of this term or a later one holds every committed entry (§5.4.1, Leader
+   * Completeness), so entries that contradict this server's committed prefix can only come
+   * from a faulty peer. Refusing them up front means no message ever truncates a committed
+   * entry. (A stale leader's message is refused by its term instead, without this check.)
+   */
+  #checkCommittedEntries(message: AppendEntriesMessage<T>): void {
+    if (message.leaderTerm < this.currentTerm) return;
+    const entries = message.entries;
+    const checkedUpTo = Math.min(this.#commitIndex, message.prevLogEntry.index + entries.length);
+    for (let index = message.prevLogEntry.index + 1; index <= checkedUpTo; index++) {
+      const k = index - message.prevLogEntry.index - 1;
+      const term = (entries[k] as LogEntry<T>).term;
+      if (termAt(this.persistentState, index) !== term) {
+        throw new InvalidMessageError(`entries[${k}].term`, term, `${termAt(this.persistentState, index) ?? 'undefined'}: entry ${index} is committed here with that term`);
+      }
+    }
   }
 
   #onAppendEntriesReply(reply: AppendEntriesReply, follower: ServerId, term: Term, prevIndex: LogIndex, count: number, settled: { value: boolean }): void {

@@ -1,0 +1,179 @@
+import type { LogEntry, LogIndex, ServerId, Term } from '../types';
+
+/** The properties a {@link SafetyChecker} watches, named after §5.2–§5.4 of the Raft paper. */
+export type InvariantName =
+  | 'electionSafety'
+  | 'logMatching'
+  | 'leaderCompleteness'
+  | 'stateMachineSafety'
+  | 'commitIndexMonotonic'
+  | 'durableCommits'
+  | 'liveness';
+
+/** A broken invariant: which one, and what was seen. */
+export interface Violation {
+  /** The invariant that failed. */
+  readonly invariant: InvariantName;
+  /** What was observed, in words, with server ids, terms and indices. */
+  readonly message: string;
+}
+
+/** Reads one server's log, for checks that look at a whole prefix. */
+export interface LogReader<T> {
+  /** Index of the last entry. */
+  readonly lastIndex: LogIndex;
+  /** The entry at `index`, or `undefined`. */
+  entry(index: LogIndex): LogEntry<T> | undefined;
+}
+
+/**
+ * Checks Raft's safety properties from a stream of observations, each in O(1) (or
+ * O(committed entries) for a new leader). Feed it by hand (its own tests do, with histories
+ * built to break each property) or let {@link runSchedule} attach it to a cluster (with {@link ObservedPersistentState} and {@link observeServer}).
+ * The first violation is kept in {@link SafetyChecker.violation}; later ones are ignored.
+ *
+ * - Election Safety: at most one leader per term, over the whole run.
+ * - Log Matching: every store holding an entry with a given index and term holds the same
+ *   data there and the same term just before it (so, by induction, the same prefix).
+ * - Leader Completeness: a new leader's log holds every entry committed so far.
+ * - State Machine Safety: no index is committed with two different entries, and each
+ *   Server object commits indices once, in order, from 1.
+ * - commitIndex never decreases within one Server object.
+ * - Durable commits: a store never drops an entry that a server over it had committed,
+ *   by truncation or across a restart.
+ *
+ * @example
+ * ```ts
+ * const checker = new SafetyChecker<string>();
+ * checker.leaderElected(0, 1, emptyLog);
+ * checker.leaderElected(1, 1, emptyLog);
+ * checker.violation; // { invariant: 'electionSafety', message: 'servers 0 and 1 are both leader of term 1' }
+ * ```
+ */
+export class SafetyChecker<T> {
+  readonly #key: (data: T) => string;
+  readonly #leaders = new Map<Term, ServerId>();
+  readonly #created = new Map<string, { readonly key: string; readonly previousTerm: Term; readonly server: ServerId }>();
+  readonly #committed: { term: Term; key: string }[] = [];
+  readonly #nextCommit = new WeakMap<object, LogIndex>();
+  readonly #commitIndex = new WeakMap<object, LogIndex>();
+  readonly #durableCommit: LogIndex[] = [];
+  #violation: Violation | undefined;
+
+  /** @param key - how to compare entry data; by default its JSON text. */
+  constructor(key: (data: T) => string = (data) => JSON.stringify(data) ?? 'undefined') {
+    this.#key = key;
+  }
+
+  /** The first violation seen, if any. */
+  get violation(): Violation | undefined {
+    return this.#violation;
+  }
+
+  /** Entries known committed, by index (index 1 first). */
+  get committedCount(): number {
+    return this.#committed.length;
+  }
+
+  /** Number of terms that had a leader. */
+  get leaderTerms(): number {
+    return this.#leaders.size;
+  }
+
+  /** Records a violation found elsewhere (such as liveness), unless one is already kept. */
+  report(invariant: InvariantName, message: string): void {
+    this.#violation ??= { invariant, message };
+  }
+
+  /** Server `server` became leader of `term`, with this log. */
+  leaderElected(server: ServerId, term: Term, log: LogReader<T>): void {
+    const other = this.#leaders.get(term);
+    if (other !== undefined && other !== server) {
+      this.report('electionSafety', `servers ${Math.min(other, server)} and ${Math.max(other, server)} are both leader of term ${term}`);
+      return;
+    }
+    this.#leaders.set(term, server);
+    for (let index = 1; index <= this.#committed.length; index++) {
+      const committed = this.#committed[index - 1] as { term: Term; key: string };
+      const entry = log.entry(index);
+      if (entry === undefined || entry.term !== committed.term || this.#key(entry.data) !== committed.key) {
+        this.report(
+          'leaderCompleteness',
+          `server ${server}, leader of term ${term}, lacks committed entry ${index} (term ${committed.term}, ${committed.key}); it has ${entry === undefined ? 'nothing' : `term ${entry.term}, ${this.#key(entry.data)}`} there`,
+        );
+        return;
+      }
+    }
+  }
+
+  /** Server `server`'s store now holds `entry`, right after an entry of `previousTerm` (0 at index 1). */
+  entryStored(server: ServerId, entry: LogEntry<T>, previousTerm: Term): void {
+    const id = `${entry.index}:${entry.term}`;
+    const key = this.#key(entry.data);
+    const first = this.#created.get(id);
+    if (first === undefined) {
+      this.#created.set(id, { key, previousTerm, server });
+    } else if (first.key !== key || first.previousTerm !== previousTerm) {
+      this.report(
+        'logMatching',
+        `entry ${entry.index} of term ${entry.term} is ${first.key} after a term-${first.previousTerm} entry on server ${first.server}, but ${key} after a term-${previousTerm} entry on server ${server}`,
+      );
+    }
+  }
+
+  /** Server `server`'s store dropped every entry after `finalIndex`. */
+  truncated(server: ServerId, finalIndex: LogIndex): void {
+    const durable = this.#durableCommit[server] ?? 0;
+    if (finalIndex < durable) {
+      this.report('durableCommits', `server ${server} truncated its log to ${finalIndex}, below the ${durable} entries it had committed`);
+    }
+  }
+
+  /** The Server object `serverObject` (server `server`) emitted these entries as committed. */
+  entriesCommitted(serverObject: object, server: ServerId, entries: readonly LogEntry<T>[]): void {
+    let expected = this.#nextCommit.get(serverObject) ?? 1;
+    for (const entry of entries) {
+      if (entry.index !== expected) {
+        this.report('stateMachineSafety', `server ${server} committed index ${entry.index} where index ${expected} was next`);
+        return;
+      }
+      expected++;
+      const key = this.#key(entry.data);
+      const known = this.#committed[entry.index - 1];
+      if (known === undefined) {
+        this.#committed.push({ term: entry.term, key });
+      } else if (known.term !== entry.term || known.key !== key) {
+        this.report(
+          'stateMachineSafety',
+          `index ${entry.index} committed as term ${known.term}, ${known.key} and as term ${entry.term}, ${key} (server ${server})`,
+        );
+        return;
+      }
+    }
+    this.#nextCommit.set(serverObject, expected);
+    this.#durableCommit[server] = Math.max(this.#durableCommit[server] ?? 0, expected - 1);
+  }
+
+  /** The Server object `serverObject` (server `server`) has this commitIndex now. */
+  commitIndexObserved(serverObject: object, server: ServerId, commitIndex: LogIndex): void {
+    const before = this.#commitIndex.get(serverObject) ?? 0;
+    if (commitIndex < before) {
+      this.report('commitIndexMonotonic', `server ${server}'s commitIndex went down from ${before} to ${commitIndex}`);
+      return;
+    }
+    this.#commitIndex.set(serverObject, commitIndex);
+  }
+
+  /** Server `server` restarted over a store with this log: it must still hold what it had committed. */
+  restarted(server: ServerId, log: LogReader<T>): void {
+    const durable = this.#durableCommit[server] ?? 0;
+    for (let index = 1; index <= durable; index++) {
+      const committed = this.#committed[index - 1] as { term: Term; key: string };
+      const entry = log.entry(index);
+      if (entry === undefined || entry.term !== committed.term || this.#key(entry.data) !== committed.key) {
+        this.report('durableCommits', `server ${server} restarted without committed entry ${index} (term ${committed.term}, ${committed.key})`);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,250 @@
+import { deriveSeed, seededRandom } from '../random';
+import type { ServerId } from '../types';
+
+/**
+ * One step of a simulation, as plain data: a schedule is an array of these, made from one
+ * seed by {@link generateSchedule}, replayed by {@link runSchedule}, and shrunk by removing
+ * steps. Steps that choose a message carry `pick`, a number in `[0, 1)` that selects among
+ * the messages waiting at that moment (oldest first), so a shortened schedule still means
+ * something.
+ */
+export type SimulationEvent =
+  | AdvanceStep
+  | DeliverStep
+  | DropStep
+  | DuplicateStep
+  | ProposeStep
+  | TimeoutStep
+  | HeartbeatStep
+  | CrashStep
+  | RestartStep
+  | PartitionStep
+  | HealStep
+  | IsolateLeaderStep
+  | ReconnectAllStep
+  | CutLinkStep
+  | RestoreLinksStep
+  | QuietStep;
+
+/** Moves the virtual clock; timers fire, messages wait. */
+export interface AdvanceStep {
+  /** Which kind of step. */
+  readonly type: 'advance';
+  /** Milliseconds of virtual time. */
+  readonly ms: number;
+}
+
+/** Delivers one waiting message (request or reply). */
+export interface DeliverStep {
+  /** Which kind of step. */
+  readonly type: 'deliver';
+  /** Which waiting message: a number in `[0, 1)` over the list of waiting messages, oldest first. */
+  readonly pick: number;
+}
+
+/** Loses one waiting message. */
+export interface DropStep {
+  /** Which kind of step. */
+  readonly type: 'drop';
+  /** Which waiting message: a number in `[0, 1)` over the list of waiting messages, oldest first. */
+  readonly pick: number;
+}
+
+/** Copies one waiting message, so that it arrives twice. */
+export interface DuplicateStep {
+  /** Which kind of step. */
+  readonly type: 'duplicate';
+  /** Which waiting message: a number in `[0, 1)` over the list of waiting messages, oldest first. */
+  readonly pick: number;
+}
+
+/** A client proposes value number `value` to whichever server leads now. */
+export interface ProposeStep {
+  /** Which kind of step. */
+  readonly type: 'propose';
+  /** The proposal number, handed to the `value` option of the simulation. */
+  readonly value: number;
+}
+
+/** Fires a server's election timeout. */
+export interface TimeoutStep {
+  /** Which kind of step. */
+  readonly type: 'timeout';
+  /** The server acted on. */
+  readonly server: ServerId;
+}
+
+/** Makes a server send heartbeats if it leads. */
+export interface HeartbeatStep {
+  /** Which kind of step. */
+  readonly type: 'heartbeat';
+  /** The server acted on. */
+  readonly server: ServerId;
+}
+
+/** Crashes a server: its messages in flight are lost, its persistent state is kept. */
+export interface CrashStep {
+  /** Which kind of step. */
+  readonly type: 'crash';
+  /** The server acted on. */
+  readonly server: ServerId;
+}
+
+/** Restarts a server over its persistent state (crashing it first if it runs). */
+export interface RestartStep {
+  /** Which kind of step. */
+  readonly type: 'restart';
+  /** The server acted on. */
+  readonly server: ServerId;
+}
+
+/** Splits the network into groups. */
+export interface PartitionStep {
+  /** Which kind of step. */
+  readonly type: 'partition';
+  /** The groups; a server named in none is alone. */
+  readonly groups: readonly (readonly ServerId[])[];
+}
+
+/** Removes the partition. */
+export interface HealStep {
+  /** Which kind of step. */
+  readonly type: 'heal';
+}
+
+/** Cuts whichever server leads now off from every other server. */
+export interface IsolateLeaderStep {
+  /** Which kind of step. */
+  readonly type: 'isolateLeader';
+}
+
+/** Reconnects every server cut off by an `isolateLeader` step. */
+export interface ReconnectAllStep {
+  /** Which kind of step. */
+  readonly type: 'reconnectAll';
+}
+
+/** Cuts the one-way link from `from` to `to`. */
+export interface CutLinkStep {
+  /** Which kind of step. */
+  readonly type: 'cutLink';
+  /** The sending side of the link. */
+  readonly from: ServerId;
+  /** The receiving side of the link. */
+  readonly to: ServerId;
+}
+
+/** Restores every one-way link. */
+export interface RestoreLinksStep {
+  /** Which kind of step. */
+  readonly type: 'restoreLinks';
+}
+
+/** A quiet period: every message is delivered promptly for `ms` of virtual time. */
+export interface QuietStep {
+  /** Which kind of step. */
+  readonly type: 'quiet';
+  /** Milliseconds of virtual time. */
+  readonly ms: number;
+}
+
+/** How often each kind of step is drawn, as relative weights. */
+export type FaultWeights = { readonly [K in SimulationEvent['type']]: number };
+
+/** The default mix: mostly deliveries and time, with every kind of fault now and then. */
+export const DEFAULT_FAULT_WEIGHTS: FaultWeights = Object.freeze({
+  deliver: 40,
+  advance: 16,
+  propose: 10,
+  quiet: 5,
+  drop: 4,
+  duplicate: 3,
+  timeout: 2,
+  heartbeat: 1,
+  crash: 1.5,
+  restart: 2,
+  partition: 1.5,
+  heal: 2,
+  isolateLeader: 1,
+  reconnectAll: 2,
+  cutLink: 1,
+  restoreLinks: 1.5,
+});
+
+/** What {@link generateSchedule} needs. */
+export interface ScheduleOptions {
+  /** Number of servers. */
+  readonly servers: number;
+  /** Number of steps. */
+  readonly length: number;
+  /** Relative weights of the kinds of step. @default {@link DEFAULT_FAULT_WEIGHTS} */
+  readonly weights?: Partial<FaultWeights>;
+}
+
+/**
+ * Draws a fault schedule from one seed: the same seed and options always give the same
+ * schedule. Deliveries mostly pick the oldest messages, so the cluster makes progress,
+ * and now and then a young one, so messages are reordered and some wait for a long time.
+ */
+export function generateSchedule(seed: number, options: ScheduleOptions): SimulationEvent[] {
+  const random = seededRandom(deriveSeed(seed, 0x5eed));
+  const weights = { ...DEFAULT_FAULT_WEIGHTS, ...options.weights };
+  const kinds = Object.keys(weights) as SimulationEvent['type'][];
+  const total = kinds.reduce((sum, kind) => sum + weights[kind], 0);
+  const n = options.servers;
+  const server = (): ServerId => Math.floor(random() * n);
+  const pick = (): number => random() ** 3;
+  let proposals = 0;
+  const schedule: SimulationEvent[] = [];
+  for (let step = 0; step < options.length; step++) {
+    let draw = random() * total;
+    let kind = kinds[kinds.length - 1] as SimulationEvent['type'];
+    for (const candidate of kinds) {
+      draw -= weights[candidate];
+      if (draw < 0) {
+        kind = candidate;
+        break;
+      }
+    }
+    schedule.push(makeEvent(kind));
+  }
+  return schedule;
+
+  function makeEvent(kind: SimulationEvent['type']): SimulationEvent {
+    switch (kind) {
+      case 'advance':
+        return { type: 'advance', ms: random() < 0.1 ? 200 + Math.floor(random() * 800) : 1 + Math.floor(random() * 40) };
+      case 'deliver':
+      case 'drop':
+      case 'duplicate':
+        return { type: kind, pick: pick() };
+      case 'propose':
+        return { type: 'propose', value: ++proposals };
+      case 'timeout':
+      case 'heartbeat':
+      case 'crash':
+      case 'restart':
+        return { type: kind, server: server() };
+      case 'partition':
+        return { type: 'partition', groups: randomGroups() };
+      case 'cutLink': {
+        const from = server();
+        return { type: 'cutLink', from, to: (from + 1 + Math.floor(random() * (n - 1))) % n };
+      }
+      case 'quiet':
+        return { type: 'quiet', ms: 100 + Math.floor(random() * 500) };
+      case 'heal':
+      case 'isolateLeader':
+      case 'reconnectAll':
+      case 'restoreLinks':
+        return { type: kind };
+    }
+  }
+
+  function randomGroups(): ServerId[][] {
+    const groupCount = n >= 5 && random() < 0.25 ? 3 : 2;
+    const groups: ServerId[][] = Array.from({ length: groupCount }, () => []);
+    for (let id = 0; id < n; id++) (groups[Math.floor(random() * groupCount)] as ServerId[]).push(id);
+    return groups.filter((group) => group.length > 0);
+  }
+}

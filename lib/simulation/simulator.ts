@@ -1,0 +1,378 @@
+import { InMemoryCluster } from '../cluster';
+import type { Message, Reply } from '../messages';
+import type { AddressedMessage } from '../network';
+import type { Server } from '../server';
+import { deriveSeed, seededRandom } from '../random';
+import type { LogIndex, ServerId, Term } from '../types';
+import { SafetyChecker, type Violation } from './invariants';
+import { ObservedPersistentState, checkCommitIndexes, logReader, observeServer } from './observe';
+import { generateSchedule, type FaultWeights, type SimulationEvent } from './schedule';
+
+/**
+ * A state machine the simulator runs on every server: it applies committed entries and
+ * renders its state, and at the end every server's rendering must be the same.
+ */
+export interface SimulatedStateMachine<T> {
+  /** Applies one committed entry's data. */
+  apply(data: T): void;
+  /** The state as a string, compared across servers. */
+  snapshot(): string;
+}
+
+/** What a simulation runs: the cluster, the data, the state machine, the limits. */
+export interface SimulationOptions<T> {
+  /** Number of servers. @default 5 */
+  readonly servers?: number;
+  /** Steps in the fault phase. @default 1000 */
+  readonly length?: number;
+  /** Relative weights of the kinds of fault. */
+  readonly weights?: Partial<FaultWeights>;
+  /** The data of proposal number `n` (n >= 1). @default `v${n}` */
+  readonly value?: (n: number) => T;
+  /** How to compare data. @default JSON text */
+  readonly key?: (data: T) => string;
+  /** A state machine to run on every server; checked to agree at the end. */
+  readonly stateMachine?: () => SimulatedStateMachine<T>;
+  /** Virtual time allowed, once faults stop, to elect a leader and commit on every server. @default 10000 */
+  readonly livenessBoundMs?: number;
+  /**
+   * Message limits of the servers. By default they are drawn from the seed, from 1 to 100
+   * entries per message and from 1 to 64 messages in flight, so that small batches (which
+   * expose commit-rule bugs) are exercised as well as large ones.
+   */
+  readonly limits?: MessageLimits;
+  /** Receives a line per step describing what happened (for `--trace`). */
+  readonly trace?: (line: string) => void;
+}
+
+/** What one run produced. */
+export interface SimulationResult {
+  /** The seed of the cluster (and of the schedule, when drawn by {@link simulate}). */
+  readonly seed: number;
+  /** Steps of the schedule run before it ended or failed. */
+  readonly steps: number;
+  /** Simulated events: schedule steps, messages delivered and timers fired. */
+  readonly events: number;
+  /** Terms that elected a leader. */
+  readonly elections: number;
+  /** The highest term any server reached. */
+  readonly highestTerm: Term;
+  /** Entries committed (distinct indices). */
+  readonly commits: number;
+  /** The first broken invariant, if any. */
+  readonly violation: Violation | undefined;
+}
+
+/** The message limits a simulated cluster runs with. */
+export interface MessageLimits {
+  /** See {@link ServerOptions.maxEntriesPerMessage}. */
+  readonly maxEntriesPerMessage: number;
+  /** See {@link ServerOptions.maxInflightMessages}. */
+  readonly maxInflightMessages: number;
+}
+
+/** The message limits {@link runSchedule} uses for `seed` unless told otherwise. */
+export function limitsFor(seed: number): MessageLimits {
+  const random = seededRandom(deriveSeed(seed, 0x11e5));
+  const entries = [1, 2, 3, 100] as const;
+  const inflight = [1, 2, 4, 64] as const;
+  return {
+    maxEntriesPerMessage: entries[Math.floor(random() * entries.length)] ?? 100,
+    maxInflightMessages: inflight[Math.floor(random() * inflight.length)] ?? 64,
+  };
+}
+
+const QUIET_STEP_MS = 10;
+const DELIVERY_BOUND = 100_000;
+
+/**
+ * Runs one schedule on a fresh cluster seeded with `seed`, checking every invariant of
+ * {@link SafetyChecker} at every write, commit and election, and commitIndex after every
+ * step; then stops the faults and checks liveness: within `livenessBoundMs` a leader is
+ * elected and a fresh proposal, with every entry before it, is committed on all servers.
+ * Deterministic: the same schedule, seed and options give the same result.
+ */
+export function runSchedule<T = string>(schedule: readonly SimulationEvent[], seed: number, options: SimulationOptions<T> = {}): SimulationResult {
+  const servers = options.servers ?? 5;
+  const value = options.value ?? ((n: number) => `v${n}` as unknown as T);
+  const checker = new SafetyChecker<T>(options.key);
+  const trace = options.trace;
+  const limits = options.limits ?? limitsFor(seed);
+  const cluster = InMemoryCluster.make<T>(servers, {
+    seed,
+    delivery: 'manual',
+    maxEntriesPerMessage: limits.maxEntriesPerMessage,
+    maxInflightMessages: limits.maxInflightMessages,
+    persistentState: (id) => new ObservedPersistentState<T>(id, checker) as ObservedPersistentState<unknown>,
+  });
+  const machines: SimulatedStateMachine<T>[] = [];
+  const watch = (server: Server<T>): void => {
+    observeServer(server, checker);
+    const factory = options.stateMachine;
+    if (factory !== undefined) {
+      const machine = factory();
+      machines[server.id] = machine;
+      server.on('committed', (entries) => entries.forEach((entry) => machine.apply(entry.data)));
+    }
+  };
+  cluster.servers.forEach(watch);
+  const isolated = new Set<ServerId>();
+  let steps = 0;
+  let delivered = 0;
+
+  const say = (line: string): void => trace?.(`t=${cluster.now.toFixed(1).padStart(8)}  ${line}`);
+  const pickMessage = (pick: number): AddressedMessage<T> | undefined => {
+    const waiting = cluster.network.allUndelivered();
+    return waiting[Math.min(waiting.length - 1, Math.floor(pick * waiting.length))];
+  };
+  const deliverAll = (): void => {
+    for (let bound = 0; bound < DELIVERY_BOUND && cluster.network.undeliveredCount > 0 && checker.violation === undefined; bound++) {
+      const next = cluster.network.allUndelivered()[0];
+      if (next === undefined) break;
+      cluster.network.deliver(next.to, next.id);
+      delivered++;
+      checkCommitIndexes(cluster, checker);
+    }
+  };
+  const settle = (ms: number, until?: () => boolean): boolean => {
+    const end = cluster.now + ms;
+    for (;;) {
+      deliverAll();
+      if (checker.violation !== undefined) return false;
+      if (until?.()) return true;
+      if (cluster.now >= end) return false;
+      cluster.advance(Math.min(QUIET_STEP_MS, end - cluster.now));
+      checkCommitIndexes(cluster, checker);
+    }
+  };
+  const restart = (id: ServerId): void => {
+    cluster.restart(id);
+    const server = cluster.servers[id] as Server<T>;
+    checker.restarted(id, logReader(server.persistentState));
+    watch(server);
+  };
+
+  const apply = (event: SimulationEvent): void => {
+    switch (event.type) {
+      case 'advance':
+        cluster.advance(event.ms);
+        say(`advance ${event.ms} ms`);
+        break;
+      case 'deliver':
+      case 'drop':
+      case 'duplicate': {
+        const chosen = pickMessage(event.pick);
+        if (chosen === undefined) break;
+        if (event.type === 'deliver') {
+          cluster.network.deliver(chosen.to, chosen.id);
+          delivered++;
+        } else if (event.type === 'drop') {
+          cluster.network.drop(chosen.to, chosen.id);
+        } else {
+          cluster.network.duplicate(chosen.to, chosen.id);
+        }
+        say(`${event.type} #${chosen.id} ${chosen.from}→${chosen.to} ${describeMessage(chosen.message)}`);
+        break;
+      }
+      case 'propose': {
+        const result = cluster.propose(value(event.value));
+        say(`propose v${event.value}: ${result.type === 'appended' ? `appended at ${result.index} in term ${result.term}` : result.type}`);
+        break;
+      }
+      case 'timeout':
+        cluster.timeout(event.server);
+        say(`timeout ${event.server}`);
+        break;
+      case 'heartbeat':
+        cluster.heartbeat(event.server);
+        say(`heartbeat ${event.server}`);
+        break;
+      case 'crash':
+        cluster.crash(event.server);
+        say(`crash ${event.server}`);
+        break;
+      case 'restart':
+        restart(event.server);
+        say(`restart ${event.server}`);
+        break;
+      case 'partition':
+        cluster.partition(...event.groups.map((group) => [...group]));
+        say(`partition ${event.groups.map((group) => `{${group.join(',')}}`).join(' ')}`);
+        break;
+      case 'heal':
+        cluster.heal();
+        say('heal');
+        break;
+      case 'isolateLeader': {
+        const leader = cluster.leader();
+        if (leader === undefined) break;
+        cluster.disconnect(leader.id);
+        isolated.add(leader.id);
+        say(`isolate leader ${leader.id} (term ${leader.currentTerm})`);
+        break;
+      }
+      case 'reconnectAll':
+        isolated.forEach((id) => cluster.reconnect(id));
+        isolated.clear();
+        say('reconnect all');
+        break;
+      case 'cutLink':
+        cluster.network.cutLink(event.from, event.to);
+        say(`cut link ${event.from}→${event.to}`);
+        break;
+      case 'restoreLinks':
+        cluster.network.restoreAllLinks();
+        say('restore links');
+        break;
+      case 'quiet':
+        say(`quiet for ${event.ms} ms`);
+        settle(event.ms);
+        break;
+    }
+  };
+
+  for (const event of schedule) {
+    apply(event);
+    steps++;
+    checkCommitIndexes(cluster, checker);
+    if (checker.violation !== undefined) break;
+  }
+  if (checker.violation === undefined) checkLiveness();
+
+  let highestTerm = 0;
+  for (const server of cluster.servers) highestTerm = Math.max(highestTerm, server.currentTerm);
+  const violation = checker.violation;
+  if (violation !== undefined) say(`VIOLATION ${violation.invariant}: ${violation.message}`);
+  return {
+    seed,
+    steps,
+    events: steps + delivered + cluster.timersFired,
+    elections: checker.leaderTerms,
+    highestTerm,
+    commits: checker.committedCount,
+    violation,
+  };
+
+  function checkLiveness(): void {
+    say('faults stop: heal, reconnect, restore links, restart crashed servers');
+    cluster.heal();
+    cluster.network.restoreAllLinks();
+    isolated.forEach((id) => cluster.reconnect(id));
+    isolated.clear();
+    for (let id = 0; id < servers; id++) if (!cluster.isRunning(id)) restart(id);
+    const bound = options.livenessBoundMs ?? 10_000;
+    const end = cluster.now + bound;
+    let probe: { index: LogIndex; term: Term } | undefined;
+    let probes = 0;
+    const allCommitted = (): boolean => {
+      const leader = cluster.leader();
+      if (leader === undefined) return false;
+      if (probe === undefined || probe.term !== leader.currentTerm) {
+        const result = leader.propose(value(1_000_000 + ++probes));
+        if (result.type !== 'appended') return false;
+        probe = { index: result.index, term: result.term };
+        say(`liveness probe appended at ${probe.index} in term ${probe.term}`);
+        return false;
+      }
+      const target = probe.index;
+      return cluster.servers.every((server) => server.volatileState.commitIndex >= target);
+    };
+    if (!settle(end - cluster.now, allCommitted)) {
+      if (checker.violation !== undefined) return;
+      const leader = cluster.leader();
+      checker.report(
+        'liveness',
+        leader === undefined
+          ? `no leader ${bound} ms after faults stopped`
+          : `leader ${leader.id} (term ${leader.currentTerm}) did not commit its probe on every server within ${bound} ms after faults stopped (commit indexes ${cluster.servers.map((s) => s.volatileState.commitIndex).join(', ')})`,
+      );
+      return;
+    }
+    say(`liveness: probe committed on every server (index ${probe?.index})`);
+    if (machines.length > 0) {
+      const snapshots = machines.map((machine) => machine.snapshot());
+      if (snapshots.some((snapshot) => snapshot !== snapshots[0])) {
+        checker.report('stateMachineSafety', `state machines differ at the end: ${snapshots.map((s, id) => `server ${id}: ${s}`).join('; ')}`);
+      }
+    }
+  }
+}
+
+/** Draws the schedule for `seed` and runs it (see {@link runSchedule}). */
+export function simulate<T = string>(seed: number, options: SimulationOptions<T> = {}): SimulationResult {
+  const schedule = generateSchedule(seed, { servers: options.servers ?? 5, length: options.length ?? 1000, ...(options.weights ? { weights: options.weights } : {}) });
+  return runSchedule(schedule, seed, options);
+}
+
+/** The schedule {@link simulate} runs for `seed`. */
+export function scheduleFor<T>(seed: number, options: SimulationOptions<T> = {}): SimulationEvent[] {
+  return generateSchedule(seed, { servers: options.servers ?? 5, length: options.length ?? 1000, ...(options.weights ? { weights: options.weights } : {}) });
+}
+
+/**
+ * Shrinks a failing schedule: removes chunks of steps, then single steps, then shortens
+ * waits, keeping each change only if the same invariant still breaks (delta debugging).
+ * Returns a schedule that still fails, usually a few dozen steps long.
+ */
+export function shrinkSchedule<T>(
+  schedule: readonly SimulationEvent[],
+  seed: number,
+  invariant: Violation['invariant'],
+  options: SimulationOptions<T> = {},
+  maxRuns = 3000,
+): SimulationEvent[] {
+  let runs = 0;
+  const { trace: _unused, ...quiet } = options;
+  const fails = (candidate: readonly SimulationEvent[]): boolean => {
+    runs++;
+    return runSchedule(candidate, seed, quiet).violation?.invariant === invariant;
+  };
+  let current = [...schedule];
+  let chunks = 2;
+  while (current.length >= 2 && runs < maxRuns) {
+    const size = Math.ceil(current.length / chunks);
+    let reduced = false;
+    for (let start = 0; start < current.length && runs < maxRuns; start += size) {
+      const candidate = [...current.slice(0, start), ...current.slice(start + size)];
+      if (fails(candidate)) {
+        current = candidate;
+        chunks = Math.max(chunks - 1, 2);
+        reduced = true;
+        break;
+      }
+    }
+    if (!reduced) {
+      if (chunks >= current.length) break;
+      chunks = Math.min(current.length, chunks * 2);
+    }
+  }
+  for (let k = 0; k < current.length && runs < maxRuns; k++) {
+    const event = current[k] as SimulationEvent;
+    if ((event.type === 'advance' || event.type === 'quiet') && event.ms > 1) {
+      const candidate = [...current];
+      candidate[k] = { ...event, ms: Math.max(1, Math.floor(event.ms / 2)) };
+      if (fails(candidate)) {
+        current = candidate;
+        k--;
+      }
+    }
+  }
+  return current;
+}
+
+/** A one-line summary of a message or reply, as traces show it. */
+export function describeMessage<T>(message: Message<T> | Reply): string {
+  switch (message.type) {
+    case 'requestVote':
+      return `RequestVote t${message.candidateTerm} last=(${message.candidateLastLogEntry.index},t${message.candidateLastLogEntry.term})`;
+    case 'appendEntries': {
+      const entries = message.entries;
+      const range = entries.length === 0 ? '[]' : `[${entries[0]?.index}..${entries[entries.length - 1]?.index}]`;
+      return `AppendEntries t${message.leaderTerm} prev=(${message.prevLogEntry.index},t${message.prevLogEntry.term}) entries=${range} commit=${message.leaderCommitIndex}`;
+    }
+    case 'requestVoteReply':
+      return `RequestVoteReply t${message.reply.voterTerm} ${message.reply.voteGranted ? 'granted' : 'denied'}`;
+    case 'appendEntriesReply':
+      return `AppendEntriesReply t${message.reply.followerTerm} ${message.reply.success ? 'ok' : 'fail'} match=${message.reply.matchIndex}`;
+  }
+}

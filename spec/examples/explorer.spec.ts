@@ -1,0 +1,229 @@
+import { createExplorer, parseCommandLine, summarize, type Explorer } from '../../examples/explorer';
+
+/** One server's row of the screen. */
+interface Row {
+  id: number;
+  role: string;
+  term: string;
+  votedFor: string;
+  leader: string;
+  commit: string;
+  timer: string;
+  log: string;
+}
+
+/** The server rows of a screen (or of a command's output, which ends with the screen). */
+function rows(output: string): Row[] {
+  const lines = output.split('\n');
+  const header = lines.findIndex((line) => /^id\s+role\s+term\s+votedFor\s+leader\s+commit\s+timer\s+log$/.test(line));
+  expect(header).toBeGreaterThanOrEqual(0);
+  const result: Row[] = [];
+  for (const line of lines.slice(header + 1)) {
+    if (!/^\d+\s+(follower|candidate|leader|CRASHED)\s/.test(line)) break;
+    const [id = '', role = '', term = '', votedFor = '', leader = '', commit = '', timer = '', ...log] = line.split(/\s+/);
+    result.push({ id: Number(id), role, term, votedFor, leader, commit, timer, log: log.join(' ') });
+  }
+  return result;
+}
+
+/** The waiting messages listed on a screen, as `{id, text}`. */
+function waiting(output: string): { id: number; text: string }[] {
+  return output
+    .split('\n')
+    .map((line) => /^\s+(\d+)\s+(\d+→\d+\s+.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ id: Number(m[1]), text: (m[2] ?? '').replace(/\s+/g, ' ') }));
+}
+
+function row(output: string, id: number): Row {
+  const found = rows(output).find((r) => r.id === id);
+  if (found === undefined) throw new Error(`no row for server ${id} in:\n${output}`);
+  return found;
+}
+
+describe('examples/explorer', () => {
+  let explorer: Explorer;
+
+  beforeEach(() => {
+    explorer = createExplorer({ servers: 3, seed: 1 });
+  });
+
+  it('starts with three followers at term 0, empty logs and no message', () => {
+    const screen = explorer.screen();
+    expect(screen).toMatch(/time 0 ms/);
+    expect(rows(screen)).toEqual(
+      [0, 1, 2].map((id) => expect.objectContaining({ id, role: 'follower', term: '0', votedFor: '-', leader: '-', commit: '0', log: '(empty)' })),
+    );
+    expect(screen).toMatch(/no message waiting/);
+    expect(explorer.done).toBe(false);
+  });
+
+  it('elects server 0, replicates a proposal and shows it committed everywhere', () => {
+    let out = explorer.execute('timeout 0');
+    expect(row(out, 0)).toMatchObject({ role: 'candidate', term: '1', votedFor: '0' });
+    const votes = waiting(out);
+    expect(votes.map((v) => v.text)).toEqual(['0→1 RequestVote t1 last=(0,t0)', '0→2 RequestVote t1 last=(0,t0)']);
+
+    // Deliver the vote requests one by one: each voter's reply appears.
+    for (const { id } of votes) out = explorer.execute(`deliver ${id}`);
+    expect(row(out, 1)).toMatchObject({ term: '1', votedFor: '0' });
+    const replies = waiting(out);
+    expect(replies.map((r) => r.text)).toEqual(['1→0 RequestVoteReply granted t1', '2→0 RequestVoteReply granted t1']);
+
+    // The first granted vote is a majority of three: server 0 leads and sends heartbeats.
+    out = explorer.execute(`deliver ${replies[0]?.id}`);
+    expect(out).toMatch(/server 0 becomes leader in term 1/);
+    expect(row(out, 0)).toMatchObject({ role: 'leader', term: '1', leader: '0' });
+    expect(waiting(out).map((m) => m.text)).toEqual(
+      expect.arrayContaining(['0→1 AppendEntries t1 prev=(0,t0) entries=[] commit=0', '0→2 AppendEntries t1 prev=(0,t0) entries=[] commit=0']),
+    );
+    out = explorer.execute(`deliver ${replies[1]?.id}`);
+    expect(row(out, 0).role).toBe('leader');
+
+    out = explorer.execute('deliver all');
+    expect(out).toMatch(/network is quiet/);
+    expect(rows(out).map((r) => r.leader)).toEqual(['0', '0', '0']);
+
+    out = explorer.execute('propose hello');
+    expect(out.split('\n')[0]).toBe('proposed hello to leader 0: appended at index 1 in term 1');
+    expect(row(out, 0).log).toBe('1:t1=hello');
+    expect(waiting(out).map((m) => m.text)).toContain('0→1 AppendEntries t1 prev=(0,t0) entries=[1:t1=hello] commit=0');
+
+    out = explorer.execute('deliver all');
+    expect(out).toMatch(/server 0 commits 1:t1=hello/);
+    expect(row(out, 0).commit).toBe('1');
+    expect(rows(out).map((r) => r.log)).toEqual(['1:t1=hello', '1:t1=hello', '1:t1=hello']);
+
+    // Followers learn the commit index from the leader's next AppendEntries.
+    explorer.execute('heartbeat 0');
+    out = explorer.execute('deliver all');
+    expect(rows(out).map((r) => r.commit)).toEqual(['1', '1', '1']);
+    expect(out).toMatch(/no message waiting/);
+    expect(explorer.cluster.committed(2)).toEqual([{ index: 1, term: 1, data: 'hello' }]);
+  });
+
+  it('refuses bad commands with one line and changes nothing', () => {
+    explorer.execute('timeout 0'); // two messages waiting, ids 1 and 2
+    const before = explorer.screen();
+    const bad: [string, RegExp][] = [
+      ['bogus', /unknown command "bogus"/],
+      ['timeout', /timeout: missing <server>/],
+      ['timeout x', /expected a server id/],
+      ['timeout 1.5', /expected a server id/],
+      ['timeout -1', /expected a server id/],
+      ['timeout 3', /server 3 is out of range/],
+      ['timeout 0 1', /expected only <server>/],
+      ['heartbeat 7', /out of range/],
+      ['crash 9', /out of range/],
+      ['restart', /missing <server>/],
+      ['deliver', /deliver: missing <id>/],
+      ['deliver 99', /no undelivered message 99/],
+      ['deliver abc', /expected a message id/],
+      ['drop 42', /no undelivered message 42/],
+      ['propose', /propose: missing <value>/],
+      ['advance', /advance: missing <ms>/],
+      ['advance soon', /expected a number of milliseconds/],
+      ['advance -5', /^error: InvalidArgumentError: .*duration/], // refused by the library (a RaftError)
+      ['show me', /takes no argument/],
+    ];
+    for (const [command, expected] of bad) {
+      const out = explorer.execute(command);
+      expect({ command, out }).toEqual({ command, out: expect.stringMatching(/^error: /) });
+      expect(out).not.toContain('\n');
+      expect(out).toMatch(expected);
+      expect(explorer.screen()).toBe(before);
+    }
+  });
+
+  it('drops messages, advances time, proposes without a leader, crashes and restarts', () => {
+    let out = explorer.execute('timeout 0');
+    out = explorer.execute('drop 1');
+    expect(out.split('\n')[0]).toBe('dropped 1 0→1 RequestVote t1 last=(0,t0)');
+    expect(waiting(out).map((m) => m.id)).toEqual([2]);
+
+    out = explorer.execute('propose x');
+    expect(out.split('\n')[0]).toBe('no leader: nothing proposed (server 0 says delay, server 1 says delay, server 2 says delay)');
+    expect(rows(out).map((r) => r.log)).toEqual(['(empty)', '(empty)', '(empty)']);
+
+    out = explorer.execute('deliver all');
+    expect(row(out, 0).role).toBe('leader');
+
+    out = explorer.execute('crash 0');
+    expect(out.split('\n')[0]).toMatch(/^server 0 crashed \(\d+ messages? lost\)$/);
+    expect(row(out, 0)).toMatchObject({ role: 'CRASHED', term: '1', leader: '-', commit: '-' });
+    expect(out).toMatch(/no message waiting/);
+    expect(explorer.execute('crash 0').split('\n')[0]).toBe('server 0 is already crashed');
+    expect(explorer.execute('timeout 0').split('\n')[0]).toBe('server 0 is crashed: nothing happens');
+
+    // Server 1 still knows leader 0: it says forward.
+    out = explorer.execute('propose y');
+    expect(out.split('\n')[0]).toMatch(/^no leader: nothing proposed \(server 1 says forward to 0, server 2 says forward to 0\)$/);
+
+    // Time moves and an election timer falls due: someone becomes a candidate of term 2.
+    out = explorer.execute('advance 400');
+    expect(out.split('\n')[0]).toBe('time 0 → 400 ms');
+    expect(out).toMatch(/time 400 ms/);
+    expect(rows(out).some((r) => r.role === 'candidate' && r.term === '2')).toBe(true);
+
+    out = explorer.execute('restart 0');
+    expect(out.split('\n')[0]).toBe('server 0 restarted');
+    expect(row(out, 0)).toMatchObject({ role: 'follower', term: '1', votedFor: '0', commit: '0' });
+
+    // Servers 1 and 2 split the vote of term 2; a fresh timeout of server 1 settles it, with server 0's vote.
+    explorer.execute('deliver all');
+    explorer.execute('timeout 1');
+    out = explorer.execute('deliver all');
+    expect(out).toMatch(/server 1 becomes leader in term 3/);
+    expect(rows(out).map((r) => [r.role, r.term, r.leader])).toEqual([
+      ['follower', '3', '1'],
+      ['leader', '3', '1'],
+      ['follower', '3', '1'],
+    ]);
+  });
+
+  it('prints help, ignores blank lines and comments, and quits', () => {
+    expect(explorer.execute('help')).toMatch(/deliver all/);
+    expect(explorer.execute('')).toBe('');
+    expect(explorer.execute('# a comment')).toBe('');
+    expect(explorer.execute('quit')).toBe('bye');
+    expect(explorer.done).toBe(true);
+    expect(explorer.execute('timeout 0')).toMatch(/^error: /);
+  });
+
+  it('is deterministic for a seed', () => {
+    const script = ['advance 300', 'deliver all', 'propose a', 'propose b', 'deliver all', 'advance 60', 'deliver all'];
+    const run = (): string[] => {
+      const e = createExplorer({ servers: 5, seed: 9 });
+      return script.map((line) => e.execute(line));
+    };
+    const first = run();
+    expect(run()).toEqual(first);
+    expect(rows(first[first.length - 1] ?? '')).toHaveLength(5);
+  });
+
+  it('summarizes failed replies and long entry lists on one line', () => {
+    expect(summarize({ type: 'appendEntriesReply', reply: { follower: 1, followerTerm: 3, success: false, matchIndex: 2 } })).toBe(
+      'AppendEntriesReply rejected hint=2 t3',
+    );
+    expect(summarize({ type: 'requestVoteReply', reply: { voter: 1, voterTerm: 4, voteGranted: false } })).toBe('RequestVoteReply refused t4');
+    const entries = Array.from({ length: 10 }, (_, k) => ({ index: k + 3, term: 2, data: `v${k}` }));
+    const text = summarize({
+      type: 'appendEntries',
+      leaderTerm: 2,
+      leaderId: 0,
+      prevLogEntry: { index: 2, term: 1 },
+      entries,
+      leaderCommitIndex: 2,
+      replyChannel: () => undefined,
+    });
+    expect(text).toBe('AppendEntries t2 prev=(2,t1) entries=[3:t2=v0 4:t2=v1 …(6 more) 11:t2=v8 12:t2=v9] commit=2');
+  });
+
+  it('parses --servers and --seed', () => {
+    expect(parseCommandLine([])).toEqual({ servers: 3, seed: 1 });
+    expect(parseCommandLine(['--servers', '5', '--seed=42'])).toEqual({ servers: 5, seed: 42 });
+    expect(() => parseCommandLine(['--servers'])).toThrow(/--servers expects an integer/);
+    expect(() => parseCommandLine(['--nodes', '3'])).toThrow(/unknown option/);
+    expect(() => createExplorer({ servers: 0 })).toThrow(/count/);
+  });
+});
