@@ -3,13 +3,13 @@ import type { Message, Reply } from './messages';
 import { InMemoryNetwork, type DeliveryMode } from './network';
 import { InMemoryPersistentState, type IPersistentState } from './persistent-state';
 import { deriveSeed, seededRandom } from './random';
-import { Server, type ProposeResult } from './server';
+import { Server, type ProposeAllResult, type ProposeResult } from './server';
 import type { LogEntry, ServerId } from './types';
 
 /**
  * Options of {@link InMemoryCluster.make}. The timing options are passed to every server.
  */
-export interface InMemoryClusterOptions {
+export interface InMemoryClusterOptions<T = unknown> {
   /**
    * One seed drives every server's election jitter: same seed, same calls, same history.
    * @default 1
@@ -31,6 +31,10 @@ export interface InMemoryClusterOptions {
   maxEntriesPerMessage?: number;
   /** See {@link ServerOptions.maxInflightMessages}. @default 64 */
   maxInflightMessages?: number;
+  /** See {@link ServerOptions.maxBytesPerMessage}. @default Infinity */
+  maxBytesPerMessage?: number;
+  /** See {@link ServerOptions.entrySize}. */
+  entrySize?: (data: T) => number;
   /**
    * Builds server `id`'s persistent state, once per cluster (a restart reuses it). Use it to
    * run the cluster on your own store or to observe every write.
@@ -63,7 +67,7 @@ export class InMemoryCluster<T> {
   readonly #randoms: (() => number)[];
   readonly #running: boolean[];
   readonly #committed: LogEntry<T>[][];
-  readonly #options: Required<Omit<InMemoryClusterOptions, 'seed' | 'delivery' | 'persistentState'>>;
+  readonly #options: Required<Omit<InMemoryClusterOptions<T>, 'seed' | 'delivery' | 'persistentState' | 'entrySize'>> & Pick<InMemoryClusterOptions<T>, 'entrySize'>;
   #now = 0;
   #timersFired = 0;
 
@@ -72,11 +76,11 @@ export class InMemoryCluster<T> {
    * virtual time 0. Nothing happens until time is advanced or a server is triggered.
    * @throws {@link ConfigurationError} when `count` or an option is invalid.
    */
-  static make<T>(count: number, options: InMemoryClusterOptions = {}): InMemoryCluster<T> {
+  static make<T>(count: number, options: InMemoryClusterOptions<T> = {}): InMemoryCluster<T> {
     return new InMemoryCluster<T>(count, options);
   }
 
-  private constructor(count: number, options: InMemoryClusterOptions) {
+  private constructor(count: number, options: InMemoryClusterOptions<T>) {
     if (!Number.isSafeInteger(count) || count < 1) throw new ConfigurationError('count', count, 'a positive integer');
     const seed = options.seed ?? 1;
     if (!Number.isSafeInteger(seed)) throw new ConfigurationError('seed', seed, 'an integer');
@@ -89,6 +93,8 @@ export class InMemoryCluster<T> {
       heartbeatTimeout: options.heartbeatTimeout ?? 50,
       maxEntriesPerMessage: options.maxEntriesPerMessage ?? 100,
       maxInflightMessages: options.maxInflightMessages ?? 64,
+      maxBytesPerMessage: options.maxBytesPerMessage ?? Infinity,
+      ...(options.entrySize === undefined ? {} : { entrySize: options.entrySize }),
     };
     this.network = new InMemoryNetwork<T>(count, delivery, { isRunning: (id) => this.#running[id] === true });
     const makeState = options.persistentState;
@@ -157,6 +163,15 @@ export class InMemoryCluster<T> {
   propose(data: T): ProposeResult {
     const leader = this.leader();
     return leader === undefined ? { type: 'delay' } : leader.propose(data);
+  }
+
+  /**
+   * Proposes a batch to the current {@link InMemoryCluster.leader} (see {@link Server.proposeAll});
+   * `delay` when there is none.
+   */
+  proposeAll(data: readonly T[]): ProposeAllResult {
+    const leader = this.leader();
+    return leader === undefined ? { type: 'delay' } : leader.proposeAll(data);
   }
 
   /** Fires server `id`'s election timeout now (`triggerTimeout`); nothing if it is crashed. */
@@ -324,5 +339,9 @@ class ClusterServer<T> extends Server<T> {
 
   override propose(data: T): ProposeResult {
     return this.#network.run(() => super.propose(data));
+  }
+
+  override proposeAll(data: readonly T[]): ProposeAllResult {
+    return this.#network.run(() => super.proposeAll(data));
   }
 }

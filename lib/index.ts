@@ -14,7 +14,7 @@ export type {
   RequestVoteReplyEnvelope,
 } from './messages';
 export type { ServerOptions } from './options';
-export type { LeaderState, ProposeAppended, ProposeDelay, ProposeForward, ProposeResult, ServerEvents, ServerRole, VolatileState } from './server';
+export type { LeaderState, ProposeAllResult, ProposeAppended, ProposeBatchAppended, ProposeDelay, ProposeForward, ProposeResult, ServerEvents, ServerRole, VolatileState } from './server';
 export { Server } from './server';
 export { isAtLeastAsUpToDate, majorityMatchIndex, quorumSize } from './quorum';
 export { seededRandom } from './random';

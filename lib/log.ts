@@ -67,15 +67,16 @@ export function storeEntries<T>(state: IPersistentState<T>, entries: readonly Lo
   if (k === entries.length) return false;
   const rest = k === 0 ? entries : entries.slice(k);
   if (state.appendEntries) {
-    state.appendEntries(rest);
+    state.appendEntries(rest); // LogEntry objects: a store may keep them as they are
   } else {
     for (const entry of rest) state.appendToLog(entry.data, entry.term);
   }
   return true;
 }
 
-/** Reads entries `from..to` (inclusive) from the store. */
+/** Reads entries `from..to` (inclusive) from the store, in one call when the store has `getLogEntries`. */
 export function readEntries<T>(state: IPersistentState<T>, from: LogIndex, to: LogIndex): LogEntry<T>[] {
+  if (state.getLogEntries) return state.getLogEntries(from, to);
   const entries: LogEntry<T>[] = [];
   for (let index = from; index <= to; index++) {
     const entry = state.getLogEntry(index);

@@ -65,6 +65,17 @@ export interface ServerOptions<T> {
    */
   maxEntriesPerMessage?: number;
   /**
+   * Most bytes of entry data in one AppendEntries, as measured by `entrySize`; a message
+   * always carries at least one entry, however large.
+   * @default Infinity (only `maxEntriesPerMessage` limits a message)
+   */
+  maxBytesPerMessage?: number;
+  /**
+   * The size in bytes of one entry's data, for `maxBytesPerMessage`.
+   * @default the UTF-8 length of a string, or of the JSON text of anything else
+   */
+  entrySize?: (data: T) => number;
+  /**
    * Most AppendEntries carrying entries that a leader keeps unanswered per follower while
    * replicating (pipelining, like etcd's MaxInflightMsgs). While probing a follower whose
    * log is not yet known to match, the leader keeps at most one.
@@ -86,6 +97,8 @@ export interface ResolvedServerOptions<T> {
   readonly heartbeatTimeout: number;
   readonly maxEntriesPerMessage: number;
   readonly maxInflightMessages: number;
+  readonly maxBytesPerMessage: number;
+  readonly entrySize: (data: T) => number;
 }
 
 /** The defaults of the optional numeric options of {@link ServerOptions}. */
@@ -124,6 +137,11 @@ export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServ
   }
   const maxEntriesPerMessage = positiveInteger('maxEntriesPerMessage', options.maxEntriesPerMessage, SERVER_DEFAULTS.maxEntriesPerMessage);
   const maxInflightMessages = positiveInteger('maxInflightMessages', options.maxInflightMessages, SERVER_DEFAULTS.maxInflightMessages);
+  const maxBytesPerMessage = options.maxBytesPerMessage ?? Infinity;
+  if (typeof maxBytesPerMessage !== 'number' || Number.isNaN(maxBytesPerMessage) || maxBytesPerMessage <= 0) {
+    throw new ConfigurationError('maxBytesPerMessage', maxBytesPerMessage, 'a number > 0');
+  }
+  if (options.entrySize !== undefined) checkFunction('entrySize', options.entrySize);
   const persistentState = options.persistentState ?? new InMemoryPersistentState<T>();
   checkPersistentState(persistentState);
   return {
@@ -138,7 +156,14 @@ export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServ
     heartbeatTimeout,
     maxEntriesPerMessage,
     maxInflightMessages,
+    maxBytesPerMessage,
+    entrySize: options.entrySize ?? defaultEntrySize,
   };
+}
+
+/** The UTF-8 length of a string, or of the JSON text of anything else. */
+function defaultEntrySize(data: unknown): number {
+  return Buffer.byteLength(typeof data === 'string' ? data : (JSON.stringify(data) ?? ''));
 }
 
 function isInteger(value: unknown): value is number {

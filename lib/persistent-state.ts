@@ -33,8 +33,15 @@ export interface IPersistentState<T> {
   appendToLog(data: T, term: Term): void;
   /** Keeps entries `1..finalIndex` and drops the rest. */
   truncateLog(finalIndex: LogIndex): void;
-  /** Optional batch form of {@link IPersistentState.appendToLog}: appends each entry in order. */
+  /**
+   * Optional batch form of {@link IPersistentState.appendToLog}: appends each entry in order.
+   * The objects handed in may be {@link LogEntry} objects with the right `index` already
+   * (the server passes them so); a store may keep such objects as they are, since entries
+   * are never mutated.
+   */
   appendEntries?(entries: readonly { data: T; term: Term }[]): void;
+  /** Optional batch form of {@link IPersistentState.getLogEntry}: the entries `from..to` (inclusive) that exist, in order. */
+  getLogEntries?(from: LogIndex, to: LogIndex): LogEntry<T>[];
   /**
    * Optional: makes every earlier write durable. When a store has it, its writes may be
    * buffered until it is called; the `Server` calls it before handing out any message or
@@ -121,14 +128,27 @@ export class InMemoryPersistentState<T> implements IPersistentState<T> {
     this.#log.push({ index: this.#log.length + 1, term, data });
   }
 
-  /** Appends every entry in order; checks them all first, so a refused batch appends nothing. */
+  /**
+   * Appends every entry in order; checks them all first, so a refused batch appends nothing.
+   * An object that is already a {@link LogEntry} with the right index is stored as it is
+   * (no copy): entries are immutable, so replicas may share them.
+   */
   appendEntries(entries: readonly { data: T; term: Term }[]): void {
     let previousTerm = this.getLastLogEntry()?.term ?? 1;
     for (const entry of entries) {
       this.#checkTerm(entry.term, previousTerm);
       previousTerm = entry.term;
     }
-    for (const entry of entries) this.#log.push({ index: this.#log.length + 1, term: entry.term, data: entry.data });
+    const log = this.#log;
+    for (const entry of entries) {
+      const index = log.length + 1;
+      log.push((entry as Partial<LogEntry<T>>).index === index ? (entry as LogEntry<T>) : { index, term: entry.term, data: entry.data });
+    }
+  }
+
+  /** The entries `from..to` (inclusive) that exist, as a new array. */
+  getLogEntries(from: LogIndex, to: LogIndex): LogEntry<T>[] {
+    return this.#log.slice(Math.max(from, 1) - 1, Math.max(to, 0));
   }
 
   /** @throws {@link InvalidArgumentError} unless `0 <= finalIndex` is an integer. */

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { InvalidMessageError } from './errors';
+import { InvalidArgumentError, InvalidMessageError, describe } from './errors';
 import { conflictHint, holds, lastPosition, readEntries, storeEntries, termAt } from './log';
 import type { AppendEntriesMessage, AppendEntriesReply, Message, RequestVoteMessage, RequestVoteReply } from './messages';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options';
@@ -47,6 +47,21 @@ export interface ProposeForward {
   readonly type: 'forward';
   /** The leader of the current term. */
   readonly leaderId: ServerId;
+}
+
+/** What {@link Server.proposeAll} did with a batch. */
+export type ProposeAllResult = ProposeBatchAppended | ProposeForward | ProposeDelay;
+
+/** This server is the leader: the batch is in its log at `firstIndex..lastIndex`, and replication has started. */
+export interface ProposeBatchAppended {
+  /** Discriminant. */
+  readonly type: 'appended';
+  /** Index of the batch's first entry. */
+  readonly firstIndex: LogIndex;
+  /** Index of the batch's last entry (`firstIndex - 1` for an empty batch). */
+  readonly lastIndex: LogIndex;
+  /** The leader's term, stamped on every entry of the batch. */
+  readonly term: Term;
 }
 
 /** No leader is known (an election is under way): try again later. */
@@ -206,17 +221,50 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
    * ```
    */
   propose(data: T): ProposeResult {
-    if (this.#role === 'leader') {
-      const term = this.currentTerm;
-      this.persistentState.appendToLog(data, term);
-      this.#unsynced = true;
-      const index = this.persistentState.currentLogIndex;
-      this.#replicateToAll();
-      this.#advanceLeaderCommit();
-      return { type: 'appended', index, term };
+    if (this.#role !== 'leader') return this.#notLeader();
+    const term = this.currentTerm;
+    this.persistentState.appendToLog(data, term);
+    this.#afterAppend();
+    return { type: 'appended', index: this.persistentState.currentLogIndex, term };
+  }
+
+  /**
+   * Proposes a batch: a leader appends every item, in order, as consecutive entries, and
+   * replicates them together (one store call when the store has `appendEntries`, and
+   * AppendEntries as full as `maxEntriesPerMessage` allows). Much faster than one `propose`
+   * per item under load. An empty batch appends nothing (`firstIndex` is then `lastIndex + 1`).
+   *
+   * @example
+   * ```ts
+   * const result = leader.proposeAll(['a', 'b', 'c']);
+   * if (result.type === 'appended') console.log(`entries ${result.firstIndex}..${result.lastIndex}`);
+   * ```
+   * @throws {@link InvalidArgumentError} when `data` is not an array.
+   */
+  proposeAll(data: readonly T[]): ProposeAllResult {
+    if (!Array.isArray(data)) throw new InvalidArgumentError(`proposeAll expects an array, got ${describe(data)}`);
+    if (this.#role !== 'leader') return this.#notLeader();
+    const term = this.currentTerm;
+    const state = this.persistentState;
+    const firstIndex = state.currentLogIndex + 1;
+    if (data.length > 0) {
+      if (state.appendEntries) state.appendEntries(data.map((item, k): LogEntry<T> => ({ index: firstIndex + k, term, data: item })));
+      else for (const item of data) state.appendToLog(item, term);
+      this.#afterAppend();
     }
+    return { type: 'appended', firstIndex, lastIndex: state.currentLogIndex, term };
+  }
+
+  #notLeader(): ProposeForward | ProposeDelay {
     if (this.#role === 'follower' && this.#leaderId !== undefined) return { type: 'forward', leaderId: this.#leaderId };
     return { type: 'delay' };
+  }
+
+  /** After a leader appended: replicate within this call, and commit at once in a cluster of one. */
+  #afterAppend(): void {
+    this.#unsynced = true;
+    this.#replicateToAll();
+    this.#advanceLeaderCommit();
   }
 
   // ---------------------------------------------------------------- elections (§5.2, §5.4.1)
@@ -394,11 +442,26 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
   /** Sends up to `maxEntriesPerMessage` entries from `nextIndex`; in replicate mode, advances `nextIndex` past them. */
   #sendEntries(peer: ServerId, progress: FollowerProgress, lastIndex: LogIndex): void {
     const from = progress.nextIndex;
-    const to = Math.min(lastIndex, from + this.#options.maxEntriesPerMessage - 1);
-    const entries = readEntries(this.persistentState, from, to);
+    const entries = readEntries(this.persistentState, from, Math.min(lastIndex, from + this.#options.maxEntriesPerMessage - 1));
+    this.#trimToByteBudget(entries);
+    const to = from + entries.length - 1;
     progress.inflight++;
     if (progress.mode === 'replicate') progress.nextIndex = to + 1;
     this.#sendAppendEntries(peer, from - 1, entries);
+  }
+
+  /** Keeps the longest prefix within `maxBytesPerMessage` (at least one entry, so that replication always advances). */
+  #trimToByteBudget(entries: LogEntry<T>[]): void {
+    const { maxBytesPerMessage, entrySize } = this.#options;
+    if (maxBytesPerMessage === Infinity) return;
+    let bytes = 0;
+    for (let k = 0; k < entries.length; k++) {
+      bytes += entrySize((entries[k] as LogEntry<T>).data);
+      if (bytes > maxBytesPerMessage && k > 0) {
+        entries.length = k;
+        return;
+      }
+    }
   }
 
   #sendAppendEntries(peer: ServerId, prevIndex: LogIndex, entries: readonly LogEntry<T>[]): void {
