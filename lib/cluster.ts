@@ -66,7 +66,9 @@ export class InMemoryCluster<T> {
   readonly #states: IPersistentState<T>[];
   readonly #randoms: (() => number)[];
   readonly #running: boolean[];
-  readonly #committed: LogEntry<T>[][];
+  /** Per server, the batches of committed entries as the events delivered them (flattened on demand). */
+  readonly #committed: LogEntry<T>[][][];
+  readonly #committedFlat: (LogEntry<T>[] | undefined)[];
   readonly #options: Required<Omit<InMemoryClusterOptions<T>, 'seed' | 'delivery' | 'persistentState' | 'entrySize'>> & Pick<InMemoryClusterOptions<T>, 'entrySize'>;
   #now = 0;
   #timersFired = 0;
@@ -103,6 +105,7 @@ export class InMemoryCluster<T> {
     this.#randoms = Array.from({ length: count }, (_, id) => seededRandom(deriveSeed(seed, id)));
     this.#running = Array.from({ length: count }, () => true);
     this.#committed = Array.from({ length: count }, () => []);
+    this.#committedFlat = Array.from({ length: count }, () => undefined);
     this.#servers = Array.from({ length: count }, (_, id) => this.#startServer(id));
   }
 
@@ -233,13 +236,23 @@ export class InMemoryCluster<T> {
     this.crash(id);
     this.#running[id] = true;
     this.#committed[id] = [];
+    this.#committedFlat[id] = undefined;
     this.#servers[id] = this.#startServer(id);
   }
 
-  /** Every entry server `id` has emitted as committed since its last (re)start, in index order. */
+  /**
+   * Every entry server `id` has emitted as committed since its last (re)start, in index
+   * order. The array is a snapshot as of this call: call again to see later commits.
+   */
   committed(id: ServerId): readonly LogEntry<T>[] {
     this.#checkId(id);
-    return this.#committed[id] as LogEntry<T>[];
+    let flat = this.#committedFlat[id];
+    if (flat === undefined) {
+      flat = (this.#committed[id] as LogEntry<T>[][]).flat();
+      this.#committed[id] = [flat];
+      this.#committedFlat[id] = flat;
+    }
+    return flat;
   }
 
   #startServer(id: ServerId): Server<T> {
@@ -253,9 +266,9 @@ export class InMemoryCluster<T> {
       messageChannel: (to, message) => this.#send(id, to, message),
       ...this.#options,
     });
-    const log = this.#committed[id] as LogEntry<T>[];
     server.on('committed', (entries) => {
-      for (const entry of entries) log.push(entry);
+      (this.#committed[id] as LogEntry<T>[][]).push(entries as LogEntry<T>[]);
+      this.#committedFlat[id] = undefined;
     });
     return server;
   }

@@ -71,6 +71,7 @@ export class InMemoryNetwork<T> {
   #groupOf: number[] | undefined = undefined;
   #delivered = 0;
   #dropped = 0;
+  #taps: ((message: AddressedMessage<T>) => void)[] = [];
 
   /** @internal Built by {@link InMemoryCluster}. */
   constructor(clusterSize: number, delivery: DeliveryMode, host: NetworkHost) {
@@ -163,6 +164,23 @@ export class InMemoryNetwork<T> {
   /** Restores every link cut with {@link InMemoryNetwork.cutLink}. */
   restoreAllLinks(): void {
     this.#cutLinks.clear();
+  }
+
+  /**
+   * Calls `listener` with every message or reply just before it is handed over, for
+   * counting, tracing or drawing. Returns a function that removes the listener.
+   *
+   * @example
+   * ```ts
+   * let appends = 0;
+   * cluster.network.tap(({ message }) => { if (message.type === 'appendEntries') appends++; });
+   * ```
+   */
+  tap(listener: (message: AddressedMessage<T>) => void): () => void {
+    this.#taps = [...this.#taps, listener];
+    return () => {
+      this.#taps = this.#taps.filter((l) => l !== listener);
+    };
   }
 
   /** Whether a message from `from` to `to` would cross the network now. */
@@ -265,6 +283,7 @@ export class InMemoryNetwork<T> {
       return;
     }
     this.#delivered++;
+    for (const listener of this.#taps) listener(envelope);
     envelope.handOver();
   }
 
