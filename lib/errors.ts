@@ -81,3 +81,41 @@ export function describe(value: unknown): string {
   if (typeof value === 'object') return 'an object';
   return String(value);
 }
+
+/**
+ * Thrown by `FilePersistentState.open` when stored state is damaged anywhere but in a record
+ * torn by a crash at the very end of the log (which is cut off silently, as it was never
+ * acknowledged). Names the file and the byte offset of the damage; nothing is dropped.
+ */
+export class CorruptStateError extends RaftError {
+  /** The damaged file. */
+  readonly file: string;
+  /** Byte offset of the damage in that file. */
+  readonly offset: number;
+
+  /** Creates the error for one place in one file. */
+  constructor(file: string, offset: number, problem: string) {
+    super(`Corrupt Raft state in ${file} at byte ${offset}: ${problem}`, 'CORRUPT_STATE');
+    this.file = file;
+    this.offset = offset;
+  }
+}
+
+/**
+ * Thrown when durable storage cannot be used: the directory is locked by another open
+ * store, is not writable, or an I/O call failed, or the store was closed. `reason` says which.
+ */
+export class StorageError extends RaftError {
+  /** What went wrong, broadly. */
+  readonly reason: 'locked' | 'io' | 'closed';
+  /** The file or directory concerned. */
+  readonly path: string;
+
+  /** Creates the error; `cause` is the underlying I/O error, if any. */
+  constructor(reason: 'locked' | 'io' | 'closed', path: string, message: string, cause?: unknown) {
+    super(message, 'STORAGE');
+    this.reason = reason;
+    this.path = path;
+    if (cause !== undefined) (this as { cause?: unknown }).cause = cause;
+  }
+}

@@ -34,3 +34,8 @@ export type {
 export { DEFAULT_FAULT_WEIGHTS, generateSchedule } from './simulation/schedule';
 export type { MessageLimits, SimulatedStateMachine, SimulationOptions, SimulationResult } from './simulation/simulator';
 export { describeMessage, limitsFor, runSchedule, scheduleFor, shrinkSchedule, simulate } from './simulation/simulator';
+export { CorruptStateError, StorageError } from './errors';
+export type { Codec } from './storage/codec';
+export { JSON_CODEC } from './storage/codec';
+export type { FilePersistentStateOptions } from './storage/file-persistent-state';
+export { FilePersistentState } from './storage/file-persistent-state';

@@ -1,0 +1,161 @@
+/**
+ * The on-disk format of {@link FilePersistentState}: segment files of checksummed records.
+ *
+ * A segment starts with a 16-byte header: the magic `RAFTWAL1`, its sequence number (u32 LE)
+ * and the CRC-32 of those 12 bytes. Then records, each a 12-byte header (body length u32,
+ * CRC-32 of the body u32, CRC-32 of those 8 bytes u32) and a body whose first byte is its kind:
+ * - `1` entry: term (f64 LE, exact for integers) then the codec's bytes;
+ * - `2` truncation: final index (f64 LE);
+ * - `3` state: term (f64 LE) then vote (i32 LE, -1 for none).
+ * Every mutation of the store is one appended record, so a crash leaves a prefix of them.
+ */
+import { crc32 } from 'node:zlib';
+import { CorruptStateError } from '../errors';
+
+/** The first 8 bytes of every segment. */
+export const SEGMENT_MAGIC = Buffer.from('RAFTWAL1', 'latin1');
+/** Bytes of a segment header. */
+export const SEGMENT_HEADER_BYTES = 16;
+/** Bytes of a record header. */
+export const RECORD_HEADER_BYTES = 12;
+/** Larger bodies are taken for damage, not data. */
+export const MAX_RECORD_BYTES = 1 << 30;
+const SECTOR = 512;
+
+/** One decoded record. */
+export type WalRecord =
+  | { readonly kind: 'entry'; readonly term: number; readonly data: Uint8Array; readonly offset: number }
+  | { readonly kind: 'truncate'; readonly finalIndex: number; readonly offset: number }
+  | { readonly kind: 'state'; readonly term: number; readonly votedFor: number | undefined; readonly offset: number };
+
+/** The file name of segment `sequence`. */
+export function segmentName(sequence: number): string {
+  return `wal-${sequence.toString(16).padStart(8, '0')}.log`;
+}
+
+/** The sequence number in a segment's file name, or `undefined` for another file. */
+export function segmentSequence(name: string): number | undefined {
+  const match = /^wal-([0-9a-f]{8})\.log$/.exec(name);
+  return match === null ? undefined : parseInt(match[1] as string, 16);
+}
+
+/** The header of segment `sequence`. */
+export function segmentHeader(sequence: number): Buffer {
+  const header = Buffer.alloc(SEGMENT_HEADER_BYTES);
+  SEGMENT_MAGIC.copy(header, 0);
+  header.writeUInt32LE(sequence, 8);
+  header.writeUInt32LE(crc32(header.subarray(0, 12)), 12);
+  return header;
+}
+
+function frame(body: Buffer): Buffer {
+  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + body.length);
+  record.writeUInt32LE(body.length, 0);
+  record.writeUInt32LE(crc32(body), 4);
+  record.writeUInt32LE(crc32(record.subarray(0, 8)), 8);
+  body.copy(record, RECORD_HEADER_BYTES);
+  return record;
+}
+
+/** An entry record. */
+export function entryRecord(term: number, data: Uint8Array): Buffer {
+  const body = Buffer.allocUnsafe(9 + data.length);
+  body[0] = 1;
+  body.writeDoubleLE(term, 1);
+  body.set(data, 9);
+  return frame(body);
+}
+
+/** A truncation record. */
+export function truncateRecord(finalIndex: number): Buffer {
+  const body = Buffer.allocUnsafe(9);
+  body[0] = 2;
+  body.writeDoubleLE(finalIndex, 1);
+  return frame(body);
+}
+
+/** A term-and-vote record. */
+export function stateRecord(term: number, votedFor: number | undefined): Buffer {
+  const body = Buffer.allocUnsafe(13);
+  body[0] = 3;
+  body.writeDoubleLE(term, 1);
+  body.writeInt32LE(votedFor ?? -1, 9);
+  return frame(body);
+}
+
+/** What {@link scanSegment} found. */
+export interface SegmentScan {
+  /** The intact records, in order. */
+  readonly records: WalRecord[];
+  /** Bytes of the file up to the end of the last intact record. */
+  readonly validLength: number;
+  /** Whether bytes after `validLength` were a torn tail (only possible in the last segment). */
+  readonly tornTail: boolean;
+}
+
+/**
+ * Decodes a segment. In the last segment, a record torn by a crash at the very end (cut
+ * short, or with whole zeroed sectors and nothing but zeros after it) is reported as a torn
+ * tail; any other damage, anywhere, throws {@link CorruptStateError} with the offset.
+ */
+export function scanSegment(bytes: Buffer, file: string, sequence: number, isLast: boolean): SegmentScan {
+  const expectedHeader = segmentHeader(sequence);
+  if (bytes.length < SEGMENT_HEADER_BYTES) {
+    if (isLast && bytes.subarray(0, bytes.length).equals(expectedHeader.subarray(0, bytes.length))) {
+      return { records: [], validLength: 0, tornTail: true };
+    }
+    throw new CorruptStateError(file, 0, `a segment is at least ${SEGMENT_HEADER_BYTES} bytes, this one has ${bytes.length}`);
+  }
+  if (!bytes.subarray(0, SEGMENT_HEADER_BYTES).equals(expectedHeader)) {
+    throw new CorruptStateError(file, 0, `not a segment header for sequence ${sequence} (bad magic, sequence or checksum)`);
+  }
+  const records: WalRecord[] = [];
+  let offset = SEGMENT_HEADER_BYTES;
+  const torn = (problem: string): SegmentScan => {
+    if (isLast) return { records, validLength: offset, tornTail: true };
+    throw new CorruptStateError(file, offset, `${problem} in a segment that is not the last`);
+  };
+  while (offset < bytes.length) {
+    if (offset + RECORD_HEADER_BYTES > bytes.length) return torn('a record header cut short');
+    const length = bytes.readUInt32LE(offset);
+    const bodyCrc = bytes.readUInt32LE(offset + 4);
+    if (bytes.readUInt32LE(offset + 8) !== crc32(bytes.subarray(offset, offset + 8)) || length > MAX_RECORD_BYTES || length === 0) {
+      if (allZero(bytes, offset, bytes.length)) return torn('a zeroed record header');
+      throw new CorruptStateError(file, offset, 'bad record header (checksum, or a length out of range)');
+    }
+    const end = offset + RECORD_HEADER_BYTES + length;
+    if (end > bytes.length) return torn('a record cut short');
+    const body = bytes.subarray(offset + RECORD_HEADER_BYTES, end);
+    if (crc32(body) !== bodyCrc) {
+      if (allZero(bytes, end, bytes.length) && hasZeroSector(bytes, offset + RECORD_HEADER_BYTES, end)) return torn('a record with unwritten sectors');
+      throw new CorruptStateError(file, offset, 'record checksum mismatch');
+    }
+    records.push(decodeBody(body, file, offset));
+    offset = end;
+  }
+  return { records, validLength: offset, tornTail: false };
+}
+
+function decodeBody(body: Buffer, file: string, offset: number): WalRecord {
+  const kind = body[0];
+  if (kind === 1 && body.length >= 9) return { kind: 'entry', term: body.readDoubleLE(1), data: body.subarray(9), offset };
+  if (kind === 2 && body.length === 9) return { kind: 'truncate', finalIndex: body.readDoubleLE(1), offset };
+  if (kind === 3 && body.length === 13) {
+    const vote = body.readInt32LE(9);
+    return { kind: 'state', term: body.readDoubleLE(1), votedFor: vote < 0 ? undefined : vote, offset };
+  }
+  throw new CorruptStateError(file, offset, `unknown record kind ${String(kind)} of ${body.length} bytes`);
+}
+
+function allZero(bytes: Buffer, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (bytes[k] !== 0) return false;
+  return true;
+}
+
+/** Whether some whole 512-byte sector of the file inside `[from, to)` (or its last partial one) is all zeros. */
+function hasZeroSector(bytes: Buffer, from: number, to: number): boolean {
+  for (let start = Math.ceil(from / SECTOR) * SECTOR; start < to; start += SECTOR) {
+    if (allZero(bytes, start, Math.min(start + SECTOR, to))) return true;
+  }
+  return false;
+}
