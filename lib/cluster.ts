@@ -84,6 +84,7 @@ export class InMemoryCluster<T> {
 
   private constructor(count: number, options: InMemoryClusterOptions<T>) {
     if (!Number.isSafeInteger(count) || count < 1) throw new ConfigurationError('count', count, 'a positive integer');
+    if (typeof options !== 'object' || options === null) throw new ConfigurationError('options', options, 'an object');
     const seed = options.seed ?? 1;
     if (!Number.isSafeInteger(seed)) throw new ConfigurationError('seed', seed, 'an integer');
     const delivery = options.delivery ?? 'immediate';
@@ -180,13 +181,17 @@ export class InMemoryCluster<T> {
   /** Fires server `id`'s election timeout now (`triggerTimeout`); nothing if it is crashed. */
   timeout(id: ServerId): void {
     this.#checkId(id);
-    if (this.#running[id]) this.#server(id).triggerTimeout();
+    this.network.runOrDefer(() => {
+      if (this.#running[id]) this.#server(id).triggerTimeout();
+    });
   }
 
   /** Makes server `id` send heartbeats now if it leads (`triggerHeartbeat`); nothing if it is crashed. */
   heartbeat(id: ServerId): void {
     this.#checkId(id);
-    if (this.#running[id]) this.#server(id).triggerHeartbeat();
+    this.network.runOrDefer(() => {
+      if (this.#running[id]) this.#server(id).triggerHeartbeat();
+    });
   }
 
   /** Cuts server `id` off from every other server until {@link InMemoryCluster.reconnect}. */
@@ -324,7 +329,9 @@ export class InMemoryCluster<T> {
 /**
  * A `Server` whose every entry point takes the network's lock, so that a call made
  * directly on `cluster.servers[i]` is as safe as one made through the cluster: no handler
- * ever runs inside another.
+ * ever runs inside another. A call made while the lock is held (from an event listener)
+ * runs right after the current handler; `propose` and `proposeAll`, which must answer at
+ * once, run at once (the server's events are emitted only once its state is complete).
  */
 class ClusterServer<T> extends Server<T> {
   readonly #network: InMemoryNetwork<T>;
@@ -335,19 +342,20 @@ class ClusterServer<T> extends Server<T> {
   }
 
   override processMessage(message: Message<T>): void {
-    this.#network.run(() => super.processMessage(message));
+    if (this.#network.takeHandOver()) super.processMessage(message); // the network delivering, under its lock
+    else this.#network.runOrDefer(() => super.processMessage(message));
   }
 
   override tick(): void {
-    this.#network.run(() => super.tick());
+    this.#network.runOrDefer(() => super.tick());
   }
 
   override triggerTimeout(): void {
-    this.#network.run(() => super.triggerTimeout());
+    this.#network.runOrDefer(() => super.triggerTimeout());
   }
 
   override triggerHeartbeat(): void {
-    this.#network.run(() => super.triggerHeartbeat());
+    this.#network.runOrDefer(() => super.triggerHeartbeat());
   }
 
   override propose(data: T): ProposeResult {

@@ -66,6 +66,8 @@ export class InMemoryNetwork<T> {
   readonly #waiting: Map<number, Envelope<T>>[];
   #nextId = 1;
   #locked = false;
+  #handingOver = false;
+  readonly #deferred: (() => void)[] = [];
   readonly #isolated = new Set<ServerId>();
   readonly #cutLinks = new Set<number>();
   #groupOf: number[] | undefined = undefined;
@@ -200,11 +202,31 @@ export class InMemoryNetwork<T> {
     this.#locked = true;
     try {
       const result = action();
-      if (this.delivery === 'immediate') this.#drain();
+      this.#drain();
       return result;
     } finally {
       this.#locked = false;
     }
+  }
+
+  /**
+   * Runs `action` holding the lock, like {@link InMemoryNetwork.run}; but when the lock is
+   * already held (an event listener calling back into the cluster from inside a handler),
+   * queues it to run right after the current handler, before the outermost call returns.
+   */
+  runOrDefer(action: () => void): void {
+    if (this.#locked) this.#deferred.push(action);
+    else this.run(action);
+  }
+
+  /**
+   * @internal Whether the network is handing a message over right now (so the receiver's
+   * `processMessage` runs at once, not deferred). Reading it clears it.
+   */
+  takeHandOver(): boolean {
+    const handingOver = this.#handingOver;
+    this.#handingOver = false;
+    return handingOver;
   }
 
   /** @internal Queues a request from `from` to `to`. */
@@ -284,15 +306,28 @@ export class InMemoryNetwork<T> {
     }
     this.#delivered++;
     for (const listener of this.#taps) listener(envelope);
-    envelope.handOver();
+    this.#handingOver = true;
+    try {
+      envelope.handOver();
+    } finally {
+      this.#handingOver = false;
+    }
   }
 
+  /** Runs deferred calls and, in `'immediate'` mode, hands over queued messages, FIFO, until both queues are empty. */
   #drain(): void {
-    while (this.#fifoHead < this.#fifo.length) {
-      const envelope = this.#fifo[this.#fifoHead] as Envelope<T>;
-      this.#fifo[this.#fifoHead] = undefined as unknown as Envelope<T>;
-      this.#fifoHead++;
-      this.#handOver(envelope);
+    for (;;) {
+      const deferred = this.#deferred.shift();
+      if (deferred !== undefined) {
+        deferred();
+      } else if (this.#fifoHead < this.#fifo.length) {
+        const envelope = this.#fifo[this.#fifoHead] as Envelope<T>;
+        this.#fifo[this.#fifoHead] = undefined as unknown as Envelope<T>;
+        this.#fifoHead++;
+        this.#handOver(envelope);
+      } else {
+        break;
+      }
     }
     this.#fifo.length = 0;
     this.#fifoHead = 0;

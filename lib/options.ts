@@ -110,6 +110,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   maxInflightMessages: 64,
 });
 
+const OPTIONAL_PERSISTENT_STATE_METHODS = ['appendEntries', 'getLogEntries', 'sync'] as const;
 const PERSISTENT_STATE_METHODS = ['advanceToTerm', 'incrementTerm', 'vote', 'getLogEntry', 'getLastLogEntry', 'appendToLog', 'truncateLog'] as const;
 
 /**
@@ -194,6 +195,11 @@ function checkPersistentState(state: unknown): void {
   for (const method of PERSISTENT_STATE_METHODS) {
     if (typeof record[method] !== 'function') {
       throw new ConfigurationError(`persistentState.${method}`, record[method], 'a function (persistentState must implement IPersistentState)');
+    }
+  }
+  for (const method of OPTIONAL_PERSISTENT_STATE_METHODS) {
+    if (record[method] !== undefined && typeof record[method] !== 'function') {
+      throw new ConfigurationError(`persistentState.${method}`, record[method], 'a function or absent (an optional method of IPersistentState)');
     }
   }
 }

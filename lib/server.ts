@@ -88,6 +88,12 @@ export interface ServerEvents<T> {
   roleChange: (role: ServerRole, term: Term) => void;
 }
 
+/** An event raised inside an entry point, waiting to be emitted when it ends. */
+type PendingEvent<T> =
+  | readonly ['committed', readonly LogEntry<T>[]]
+  | readonly ['roleChange', ServerRole, Term]
+  | readonly ['leaderChange', ServerId | undefined, Term];
+
 /**
  * One Raft server: a mutable state machine driven by four kinds of input (messages, clock
  * ticks, explicit triggers, proposals) that talks to its peers only through
@@ -125,6 +131,10 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
   #votes = new Set<ServerId>();
   #progress: FollowerProgress[] | undefined = undefined;
   #unsynced = false;
+  /** Depth of entry-point calls under way, and the events they raised, emitted when the outermost one ends. */
+  #depth = 0;
+  #events: PendingEvent<T>[] = [];
+  #emitting = false;
 
   /**
    * Creates a follower with the term, vote and log found in the persistent state.
@@ -180,18 +190,22 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
   processMessage(message: Message<T>): void {
     validateMessage(message, this);
     if (message.type === 'appendEntries') this.#checkCommittedEntries(message);
-    if (message.type === 'requestVote') this.#onRequestVote(message);
-    else this.#onAppendEntries(message);
+    this.#guarded(() => {
+      if (message.type === 'requestVote') this.#onRequestVote(message);
+      else this.#onAppendEntries(message);
+    });
   }
 
   /** Reads the clock and does what is due: starts an election, or sends heartbeats as leader. */
   tick(): void {
-    const now = this.#options.clock();
-    if (this.#role === 'leader') {
-      if (now >= this.#heartbeatDeadline) this.#sendHeartbeats();
-    } else if (now >= this.#electionDeadline) {
-      this.#startElection();
-    }
+    this.#guarded(() => {
+      const now = this.#options.clock();
+      if (this.#role === 'leader') {
+        if (now >= this.#heartbeatDeadline) this.#sendHeartbeats();
+      } else if (now >= this.#electionDeadline) {
+        this.#startElection();
+      }
+    });
   }
 
   /** The clock time at which {@link Server.tick} next has work: a heartbeat or an election timeout. */
@@ -201,12 +215,16 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
 
   /** Acts as if the election timeout fired now: a follower or candidate starts an election; a leader ignores it. */
   triggerTimeout(): void {
-    if (this.#role !== 'leader') this.#startElection();
+    this.#guarded(() => {
+      if (this.#role !== 'leader') this.#startElection();
+    });
   }
 
   /** As leader, sends AppendEntries to every other server now; others ignore it. */
   triggerHeartbeat(): void {
-    if (this.#role === 'leader') this.#sendHeartbeats();
+    this.#guarded(() => {
+      if (this.#role === 'leader') this.#sendHeartbeats();
+    });
   }
 
   /**
@@ -222,10 +240,12 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
    */
   propose(data: T): ProposeResult {
     if (this.#role !== 'leader') return this.#notLeader();
-    const term = this.currentTerm;
-    this.persistentState.appendToLog(data, term);
-    this.#afterAppend();
-    return { type: 'appended', index: this.persistentState.currentLogIndex, term };
+    return this.#guarded(() => {
+      const term = this.currentTerm;
+      this.persistentState.appendToLog(data, term);
+      this.#afterAppend();
+      return { type: 'appended', index: this.persistentState.currentLogIndex, term };
+    });
   }
 
   /**
@@ -248,9 +268,11 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
     const state = this.persistentState;
     const firstIndex = state.currentLogIndex + 1;
     if (data.length > 0) {
-      if (state.appendEntries) state.appendEntries(data.map((item, k): LogEntry<T> => ({ index: firstIndex + k, term, data: item })));
-      else for (const item of data) state.appendToLog(item, term);
-      this.#afterAppend();
+      this.#guarded(() => {
+        if (state.appendEntries) state.appendEntries(data.map((item, k): LogEntry<T> => ({ index: firstIndex + k, term, data: item })));
+        else for (const item of data) state.appendToLog(item, term);
+        this.#afterAppend();
+      });
     }
     return { type: 'appended', firstIndex, lastIndex: state.currentLogIndex, term };
   }
@@ -293,7 +315,10 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
         candidateTerm: term,
         candidateId: this.id,
         candidateLastLogEntry: last,
-        replyChannel: (reply) => this.#onRequestVoteReply(reply, voter, term),
+        replyChannel: (reply) => {
+          validateRequestVoteReply(reply, voter, term);
+          this.#guarded(() => this.#onRequestVoteReply(reply, voter, term));
+        },
       };
       this.#options.messageChannel(voter, message);
     }
@@ -318,7 +343,6 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
   }
 
   #onRequestVoteReply(reply: RequestVoteReply, voter: ServerId, term: Term): void {
-    validateRequestVoteReply(reply, voter, term);
     if (this.#observeTerm(reply.voterTerm)) return;
     if (this.#role !== 'candidate' || this.currentTerm !== term || !reply.voteGranted) return;
     this.#votes.add(voter);
@@ -385,7 +409,6 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
   }
 
   #onAppendEntriesReply(reply: AppendEntriesReply, follower: ServerId, term: Term, prevIndex: LogIndex, count: number, settled: { value: boolean }): void {
-    validateAppendEntriesReply(reply, follower, term, prevIndex + count);
     if (this.#observeTerm(reply.followerTerm)) return;
     const progress = this.#progress?.[follower];
     if (progress === undefined || this.currentTerm !== term) return;
@@ -475,7 +498,10 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
       prevLogEntry: { index: prevIndex, term: termAt(this.persistentState, prevIndex) ?? 0 },
       entries,
       leaderCommitIndex: this.#commitIndex,
-      replyChannel: (reply) => this.#onAppendEntriesReply(reply, peer, term, prevIndex, count, settled),
+      replyChannel: (reply) => {
+        validateAppendEntriesReply(reply, peer, term, prevIndex + count);
+        this.#guarded(() => this.#onAppendEntriesReply(reply, peer, term, prevIndex, count, settled));
+      },
     };
     this.#sync();
     this.#options.messageChannel(peer, message);
@@ -499,7 +525,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
     this.#commitIndex = index;
     const entries = readEntries(this.persistentState, this.#lastApplied + 1, index);
     this.#lastApplied = index;
-    this.emit('committed', entries);
+    this.#events.push(['committed', entries]);
   }
 
   // ---------------------------------------------------------------- terms, roles, timers
@@ -524,18 +550,47 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
   #setRole(role: ServerRole): void {
     if (this.#role === role) return;
     this.#role = role;
-    this.emit('roleChange', role, this.currentTerm);
+    this.#events.push(['roleChange', role, this.currentTerm]);
   }
 
   #setLeader(leaderId: ServerId | undefined): void {
     if (this.#leaderId === leaderId) return;
     this.#leaderId = leaderId;
-    this.emit('leaderChange', leaderId, this.currentTerm);
+    this.#events.push(['leaderChange', leaderId, this.currentTerm]);
   }
 
   #newElectionDeadline(): number {
     const { clock, random, electionTimeout, electionTimeoutRange } = this.#options;
     return clock() + electionTimeout + random() * electionTimeoutRange;
+  }
+
+  /**
+   * Runs an entry point's body. Events raised inside are emitted only when the outermost
+   * entry point ends, with the server's state complete: a listener that calls back into the
+   * server (proposes, triggers a timeout) never sees, or acts on, a half-done transition.
+   */
+  #guarded<R>(body: () => R): R {
+    this.#depth++;
+    try {
+      return body();
+    } finally {
+      this.#depth--;
+      if (this.#depth === 0 && this.#events.length > 0) this.#emitPending();
+    }
+  }
+
+  #emitPending(): void {
+    if (this.#emitting) return; // the loop below, further up the stack, emits these too, in order
+    this.#emitting = true;
+    try {
+      for (let event = this.#events.shift(); event !== undefined; event = this.#events.shift()) {
+        if (event[0] === 'committed') this.emit('committed', event[1]);
+        else if (event[0] === 'roleChange') this.emit('roleChange', event[1], event[2]);
+        else this.emit('leaderChange', event[1], event[2]);
+      }
+    } finally {
+      this.#emitting = false;
+    }
   }
 
   /** Makes buffered writes durable before anything that depends on them leaves the server. */

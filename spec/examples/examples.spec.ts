@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main as demo } from '../../examples/demo';
+import { main as durable } from '../../examples/durable';
 import { main as tour } from '../../examples/tour';
 import { main as transport } from '../../examples/transport';
 
@@ -33,6 +34,12 @@ describe('examples', () => {
 
   it('transport: a proposal crosses a JSON wire and is committed on all three nodes', () => {
     expect(transport(quiet)).toEqual([['hello over JSON'], ['hello over JSON'], ['hello over JSON']]);
+  });
+
+  it('durable: a cluster on FilePersistentState restarts from disk with its log and terms', () => {
+    const result = durable(quiet);
+    for (const committed of result.committedAfterRestart) expect(committed).toEqual(['alpha', 'beta', 'gamma', 'delta']);
+    for (const { before, after } of result.terms) expect(after).toBeGreaterThan(before);
   });
 
   it('README shows examples/tour.ts verbatim, so the tour in the README is compiled and run by this suite', () => {
