@@ -24,6 +24,11 @@ export class FollowerProgress {
   inflight = 0;
   /** Whether an AppendEntries with entries was answered since the last heartbeat. */
   answeredSinceHeartbeat = false;
+  /**
+   * Grows each time the leader goes back to probing. Every AppendEntries carries the epoch
+   * it was sent in; a rejection of an earlier epoch is stale (already dealt with) and ignored.
+   */
+  epoch = 0;
 
   constructor(leaderLastIndex: LogIndex) {
     this.nextIndex = leaderLastIndex + 1;
@@ -39,22 +44,27 @@ export class FollowerProgress {
   }
 
   /**
-   * Records a rejection of an AppendEntries whose `prevLogEntry.index` was `rejectedPrev`,
-   * with the follower's hint. Returns false for a stale rejection, which changes nothing.
+   * Records a rejection of an AppendEntries sent in `epoch` whose `prevLogEntry.index` was
+   * `rejectedPrev`, with the follower's hint. Returns false for a stale rejection (of an
+   * earlier epoch, or of a probe that is no longer the current one), which changes nothing.
    */
-  reject(rejectedPrev: LogIndex, hint: LogIndex): boolean {
-    if (this.mode === 'replicate' ? rejectedPrev <= this.matchIndex : rejectedPrev !== this.nextIndex - 1) return false;
-    this.nextIndex = Math.max(this.matchIndex + 1, Math.min(rejectedPrev, hint + 1));
-    this.mode = 'probe';
-    this.inflight = 0;
+  reject(rejectedPrev: LogIndex, hint: LogIndex, epoch: number): boolean {
+    if (epoch !== this.epoch || rejectedPrev <= this.matchIndex) return false;
+    if (this.mode === 'probe' && rejectedPrev !== this.nextIndex - 1) return false;
+    this.#probeFrom(Math.max(this.matchIndex + 1, Math.min(rejectedPrev, hint + 1)));
     return true;
   }
 
   /** Forgets what is in flight, presumed lost, and goes back to probing from `matchIndex + 1`. */
   resetToProbe(): void {
-    this.nextIndex = this.matchIndex + 1;
+    this.#probeFrom(this.matchIndex + 1);
+  }
+
+  #probeFrom(nextIndex: LogIndex): void {
+    this.nextIndex = nextIndex;
     this.mode = 'probe';
     this.inflight = 0;
+    this.epoch++;
   }
 
   /** Whether another AppendEntries with entries may be sent now. */

@@ -408,7 +408,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
     }
   }
 
-  #onAppendEntriesReply(reply: AppendEntriesReply, follower: ServerId, term: Term, prevIndex: LogIndex, count: number, settled: { value: boolean }): void {
+  #onAppendEntriesReply(reply: AppendEntriesReply, follower: ServerId, term: Term, prevIndex: LogIndex, count: number, epoch: number, settled: { value: boolean }): void {
     if (this.#observeTerm(reply.followerTerm)) return;
     const progress = this.#progress?.[follower];
     if (progress === undefined || this.currentTerm !== term) return;
@@ -419,7 +419,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
     }
     if (reply.success) {
       if (progress.acknowledge(reply.matchIndex)) this.#advanceLeaderCommit();
-    } else if (!progress.reject(prevIndex, reply.matchIndex)) {
+    } else if (!progress.reject(prevIndex, reply.matchIndex, epoch)) {
       return;
     }
     if (this.#role === 'leader') this.#replicateTo(follower, progress);
@@ -491,6 +491,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
     const term = this.currentTerm;
     const settled = { value: false };
     const count = entries.length;
+    const epoch = this.#progress?.[peer]?.epoch ?? 0;
     const message: AppendEntriesMessage<T> = {
       type: 'appendEntries',
       leaderTerm: term,
@@ -500,7 +501,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
       leaderCommitIndex: this.#commitIndex,
       replyChannel: (reply) => {
         validateAppendEntriesReply(reply, peer, term, prevIndex + count);
-        this.#guarded(() => this.#onAppendEntriesReply(reply, peer, term, prevIndex, count, settled));
+        this.#guarded(() => this.#onAppendEntriesReply(reply, peer, term, prevIndex, count, epoch, settled));
       },
     };
     this.#sync();
