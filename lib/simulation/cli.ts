@@ -36,6 +36,7 @@ function parse(argv: readonly string[]): CliOptions {
     else throw new Error(`unknown option ${flag}\n${USAGE}`);
   }
   if (options.servers < 1) throw new Error(`--servers must be at least 1\n${USAGE}`);
+  if (options.seeds < 1) throw new Error(`--seeds must be at least 1: a run that checks nothing proves nothing\n${USAGE}`);
   return options;
 }
 

@@ -312,7 +312,8 @@ export function scheduleFor<T>(seed: number, options: SimulationOptions<T> = {})
 /**
  * Shrinks a failing schedule: removes chunks of steps, then single steps, then shortens
  * waits, keeping each change only if the same invariant still breaks (delta debugging).
- * Returns a schedule that still fails, usually a few dozen steps long.
+ * Returns a schedule that still fails, usually a few dozen steps long; a schedule that does
+ * not fail with `invariant` is returned unchanged after one run.
  */
 export function shrinkSchedule<T>(
   schedule: readonly SimulationEvent[],
@@ -327,6 +328,7 @@ export function shrinkSchedule<T>(
     runs++;
     return runSchedule(candidate, seed, quiet).violation?.invariant === invariant;
   };
+  if (!fails(schedule)) return [...schedule]; // nothing to shrink: the schedule does not fail that way
   let current = [...schedule];
   let chunks = 2;
   while (current.length >= 2 && runs < maxRuns) {
