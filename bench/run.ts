@@ -9,6 +9,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { w1Serial, w4CatchUp, w5Floor, w6Memory, wBatched, type Figures } from './workloads';
 import { peerWorkloads } from './peers';
+import { storageThroughput, type StoreKind } from './storage';
 
 interface Workload {
   readonly name: string;
@@ -40,6 +41,14 @@ const workloads: Workload[] = [
     },
   },
   { name: 'W6', title: 'memory: InMemoryPersistentState with 1,000,000 entries', repetitions: 3, run: () => w6Memory() },
+  ...(['file', 'lmdb', 'memory'] as StoreKind[]).flatMap((kind) =>
+    ([1, 10, 100] as const).map((batch) => ({
+      name: `S-${kind}-${batch}`,
+      title: `durable appends: ${kind === 'file' ? 'FilePersistentState' : kind === 'lmdb' ? 'LMDB store (bench/lmdb-state.ts)' : 'InMemoryPersistentState'}, batches of ${batch}, sync after each`,
+      repetitions: 3,
+      run: () => storageThroughput(kind, batch),
+    })),
+  ),
   ...peerWorkloads(),
 ];
 
@@ -77,6 +86,10 @@ async function main(filters: readonly string[]): Promise<void> {
     ['W4 t(400k) / t(200k)', get('W4', 'ms@400k') / get('W4', 'ms@200k'), '<= 2.3'],
     ['W4 t(200k) / t(100k)', get('W4', 'ms@200k') / get('W4', 'ms@100k'), ''],
     ['W4 AppendEntries(400k) / (1.2 x 400k / 100)', get('W4', 'appendEntries@400k') / get('W4', 'bound@400k'), '<= 1 (+ a constant)'],
+    ['S file / lmdb, batches of 1', get('S-file-1', 'entriesPerSecond') / get('S-lmdb-1', 'entriesPerSecond'), ''],
+    ['S file / lmdb, batches of 10', get('S-file-10', 'entriesPerSecond') / get('S-lmdb-10', 'entriesPerSecond'), ''],
+    ['S file / lmdb, batches of 100', get('S-file-100', 'entriesPerSecond') / get('S-lmdb-100', 'entriesPerSecond'), ''],
+    ['S file(100) / file(1): group commit', get('S-file-100', 'entriesPerSecond') / get('S-file-1', 'entriesPerSecond'), ''],
     ['W1 ours / peer', get('W1', 'commitsPerSecond') / get('W7-W1', 'entriesPerSecond'), '>= 10'],
     ['W2 ours / peer', get('W2', 'entriesPerSecond') / get('W7-W2', 'entriesPerSecond'), '>= 10'],
   ];
