@@ -1,11 +1,11 @@
-import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigurationError, CorruptStateError, InvalidArgumentError, StorageError, describe } from '../errors';
 import { InMemoryPersistentState, type IPersistentState } from '../persistent-state';
 import type { LogEntry, LogIndex, ServerId, Term } from '../types';
 import { JSON_CODEC, type Codec } from './codec';
 import { lockDirectory } from './lock';
-import { entryRecord, scanSegment, segmentHeader, segmentName, segmentSequence, stateRecord, truncateRecord, SEGMENT_HEADER_BYTES } from './wal';
+import { entryRecord, scanSegment, sealRecord, segmentHeader, segmentName, segmentSequence, stateRecord, truncateRecord, SEGMENT_HEADER_BYTES } from './wal';
 
 const FORMAT_FILE = 'FORMAT';
 const FORMAT_TEXT = 'raft-ts write-ahead log, version 1\n';
@@ -99,6 +99,16 @@ export class FilePersistentState<T> implements IPersistentState<T> {
     }
   }
 
+  /** Whether the directory looks like an initialisation cut short: at most segment 1, holding no record, and FORMAT absent or cut short. */
+  static #initialisationInterrupted(path: string, sequences: readonly number[], formatText: string | undefined): boolean {
+    if (formatText !== undefined && !FORMAT_TEXT.startsWith(formatText)) return false;
+    if (sequences.length === 0) return true;
+    if (sequences.length > 1 || sequences[0] !== 1) return false;
+    const file = join(path, segmentName(1));
+    const bytes = io(file, () => readFileSync(file));
+    return bytes.length <= SEGMENT_HEADER_BYTES && bytes.equals(segmentHeader(1).subarray(0, bytes.length));
+  }
+
   static #load<T>(path: string, codec: Codec<T>, maxSegmentBytes: number, release: () => void): FilePersistentState<T> {
     const sequences = io(path, () => readdirSync(path))
       .map(segmentSequence)
@@ -107,10 +117,17 @@ export class FilePersistentState<T> implements IPersistentState<T> {
     const mirror = new InMemoryPersistentState<T>();
     const format = join(path, FORMAT_FILE);
     const formatText = io(format, () => (existsSync(format) ? readFileSync(format, 'latin1') : undefined));
-    if (formatText !== undefined && formatText !== FORMAT_TEXT) throw new CorruptStateError(format, 0, `expected ${JSON.stringify(FORMAT_TEXT)}`);
-    if (sequences.length === 0) {
-      if (formatText !== undefined) throw new CorruptStateError(join(path, segmentName(1)), 0, 'segment missing: the store was initialised but has no log segment');
+    if (formatText !== FORMAT_TEXT) {
+      // Initialisation creates segment 1, then FORMAT. A crash in between leaves no FORMAT (or
+      // a cut-short one) and a segment 1 holding no record: start again. Anything else is damage.
+      if (!FilePersistentState.#initialisationInterrupted(path, sequences, formatText)) {
+        if (formatText !== undefined) throw new CorruptStateError(format, 0, `expected ${JSON.stringify(FORMAT_TEXT)}`);
+        throw new CorruptStateError(format, 0, 'file missing while log segments exist');
+      }
       const file = join(path, segmentName(1));
+      io(path, () => {
+        for (const stale of [file, format]) if (existsSync(stale)) unlinkSync(stale);
+      });
       const fd = createSegment(path, file, 1);
       io(format, () => {
         const formatFd = openSync(format, 'wx');
@@ -121,7 +138,7 @@ export class FilePersistentState<T> implements IPersistentState<T> {
       });
       return new FilePersistentState(path, codec, maxSegmentBytes, release, mirror, fd, 1, SEGMENT_HEADER_BYTES);
     }
-    if (formatText === undefined) throw new CorruptStateError(format, 0, 'file missing while log segments exist');
+    if (sequences.length === 0) throw new CorruptStateError(join(path, segmentName(1)), 0, 'segment missing: the store was initialised but has no log segment');
     const first = sequences[0] as number;
     if (first !== 1) throw new CorruptStateError(join(path, segmentName(1)), 0, 'segment missing: the log starts at segment 1');
     let validLength = 0;
@@ -131,7 +148,14 @@ export class FilePersistentState<T> implements IPersistentState<T> {
       if (sequence !== first + k) throw new CorruptStateError(join(path, segmentName(first + k)), 0, 'segment missing: segment numbers must be consecutive');
       const isLast = k === sequences.length - 1;
       const scan = scanSegment(io(file, () => readFileSync(file)), file, sequence, isLast);
-      for (const record of scan.records) replay(mirror, record, codec, file);
+      scan.records.forEach((record, r) => {
+        if (record.kind === 'seal') {
+          if (r !== scan.records.length - 1 || record.next !== sequence + 1) throw new CorruptStateError(file, record.offset, `a seal must end the segment and name segment ${sequence + 1}`);
+          if (isLast) throw new CorruptStateError(join(path, segmentName(sequence + 1)), 0, `segment missing: ${segmentName(sequence)} is sealed and goes on in it`);
+        } else {
+          replay(mirror, record, codec, file);
+        }
+      });
       validLength = scan.validLength;
     }
     const last = sequences[sequences.length - 1] as number;
@@ -199,16 +223,19 @@ export class FilePersistentState<T> implements IPersistentState<T> {
 
   /** The entry at `index`, or `undefined`. */
   getLogEntry(index: LogIndex): LogEntry<T> | undefined {
+    this.#checkOpen();
     return this.#mirror.getLogEntry(index);
   }
 
   /** The entries `from..to` that exist. */
   getLogEntries(from: LogIndex, to: LogIndex): LogEntry<T>[] {
+    this.#checkOpen();
     return this.#mirror.getLogEntries(from, to);
   }
 
   /** The last entry, or `undefined`. */
   getLastLogEntry(): LogEntry<T> | undefined {
+    this.#checkOpen();
     return this.#mirror.getLastLogEntry();
   }
 
@@ -269,9 +296,15 @@ export class FilePersistentState<T> implements IPersistentState<T> {
     }
   }
 
+  /** Starts segment `next`, then seals the full one (so a missing last segment is noticed on open). */
   #rotate(): void {
     const next = this.#sequence + 1;
     const fd = createSegment(this.directory, join(this.directory, segmentName(next)), next);
+    const seal = sealRecord(next);
+    io(join(this.directory, segmentName(this.#sequence)), () => {
+      writeAll(this.#fd, seal, this.#segmentBytes);
+      fdatasyncSync(this.#fd);
+    });
     closeSync(this.#fd);
     this.#fd = fd;
     this.#sequence = next;

@@ -3,11 +3,20 @@
  *
  * A segment starts with a 16-byte header: the magic `RAFTWAL1`, its sequence number (u32 LE)
  * and the CRC-32 of those 12 bytes. Then records, each a 12-byte header (body length u32,
- * CRC-32 of the body u32, CRC-32 of those 8 bytes u32) and a body whose first byte is its kind:
+ * CRC-32 of the body u32, CRC-32 of those 8 bytes u32), a body whose first byte is its kind,
+ * and one trailer byte `0xA5`:
  * - `1` entry: term (f64 LE, exact for integers) then the codec's bytes;
  * - `2` truncation: final index (f64 LE);
- * - `3` state: term (f64 LE) then vote (i32 LE, -1 for none).
+ * - `3` state: term (f64 LE) then vote (i32 LE, -1 for none);
+ * - `4` seal: the sequence of the next segment (u32 LE), the last record of a full segment.
  * Every mutation of the store is one appended record, so a crash leaves a prefix of them.
+ *
+ * Telling a torn tail from damage: a crash can leave the unsynced end of the last segment
+ * cut short, or (power loss) with whole sectors never written, which read as zeros. So the
+ * first bad record of the last segment is a torn tail when it is cut short, or when its
+ * checksum fails and it has an unwritten sector: its last chunk (which holds the non-zero
+ * trailer, so it is never zero by nature) or a whole 512-byte sector inside it reads as zeros,
+ * and nothing but zeros follows it. Anything else is damage.
  */
 import { crc32 } from 'node:zlib';
 import { CorruptStateError } from '../errors';
@@ -18,6 +27,8 @@ export const SEGMENT_MAGIC = Buffer.from('RAFTWAL1', 'latin1');
 export const SEGMENT_HEADER_BYTES = 16;
 /** Bytes of a record header. */
 export const RECORD_HEADER_BYTES = 12;
+/** The byte after every record's body. */
+export const RECORD_TRAILER = 0xa5;
 /** Larger bodies are taken for damage, not data. */
 export const MAX_RECORD_BYTES = 1 << 30;
 const SECTOR = 512;
@@ -26,7 +37,8 @@ const SECTOR = 512;
 export type WalRecord =
   | { readonly kind: 'entry'; readonly term: number; readonly data: Uint8Array; readonly offset: number }
   | { readonly kind: 'truncate'; readonly finalIndex: number; readonly offset: number }
-  | { readonly kind: 'state'; readonly term: number; readonly votedFor: number | undefined; readonly offset: number };
+  | { readonly kind: 'state'; readonly term: number; readonly votedFor: number | undefined; readonly offset: number }
+  | { readonly kind: 'seal'; readonly next: number; readonly offset: number };
 
 /** The file name of segment `sequence`. */
 export function segmentName(sequence: number): string {
@@ -49,12 +61,21 @@ export function segmentHeader(sequence: number): Buffer {
 }
 
 function frame(body: Buffer): Buffer {
-  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + body.length);
+  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + body.length + 1);
   record.writeUInt32LE(body.length, 0);
   record.writeUInt32LE(crc32(body), 4);
   record.writeUInt32LE(crc32(record.subarray(0, 8)), 8);
   body.copy(record, RECORD_HEADER_BYTES);
+  record[record.length - 1] = RECORD_TRAILER;
   return record;
+}
+
+/** The seal of a full segment: the log goes on in segment `next`. */
+export function sealRecord(next: number): Buffer {
+  const body = Buffer.allocUnsafe(5);
+  body[0] = 4;
+  body.writeUInt32LE(next, 1);
+  return frame(body);
 }
 
 /** An entry record. */
@@ -123,12 +144,13 @@ export function scanSegment(bytes: Buffer, file: string, sequence: number, isLas
       if (allZero(bytes, offset, bytes.length)) return torn('a zeroed record header');
       throw new CorruptStateError(file, offset, 'bad record header (checksum, or a length out of range)');
     }
-    const end = offset + RECORD_HEADER_BYTES + length;
+    const bodyEnd = offset + RECORD_HEADER_BYTES + length;
+    const end = bodyEnd + 1;
     if (end > bytes.length) return torn('a record cut short');
-    const body = bytes.subarray(offset + RECORD_HEADER_BYTES, end);
-    if (crc32(body) !== bodyCrc) {
-      if (allZero(bytes, end, bytes.length) && hasZeroSector(bytes, offset + RECORD_HEADER_BYTES, end)) return torn('a record with unwritten sectors');
-      throw new CorruptStateError(file, offset, 'record checksum mismatch');
+    const body = bytes.subarray(offset + RECORD_HEADER_BYTES, bodyEnd);
+    if (crc32(body) !== bodyCrc || bytes[bodyEnd] !== RECORD_TRAILER) {
+      if (allZero(bytes, end, bytes.length) && hasUnwrittenSector(bytes, offset + RECORD_HEADER_BYTES, end)) return torn('a record with unwritten sectors');
+      throw new CorruptStateError(file, offset, crc32(body) !== bodyCrc ? 'record checksum mismatch' : 'record trailer missing');
     }
     records.push(decodeBody(body, file, offset));
     offset = end;
@@ -144,6 +166,7 @@ function decodeBody(body: Buffer, file: string, offset: number): WalRecord {
     const vote = body.readInt32LE(9);
     return { kind: 'state', term: body.readDoubleLE(1), votedFor: vote < 0 ? undefined : vote, offset };
   }
+  if (kind === 4 && body.length === 5) return { kind: 'seal', next: body.readUInt32LE(1), offset };
   throw new CorruptStateError(file, offset, `unknown record kind ${String(kind)} of ${body.length} bytes`);
 }
 
@@ -152,10 +175,16 @@ function allZero(bytes: Buffer, from: number, to: number): boolean {
   return true;
 }
 
-/** Whether some whole 512-byte sector of the file inside `[from, to)` (or its last partial one) is all zeros. */
-function hasZeroSector(bytes: Buffer, from: number, to: number): boolean {
-  for (let start = Math.ceil(from / SECTOR) * SECTOR; start < to; start += SECTOR) {
-    if (allZero(bytes, start, Math.min(start + SECTOR, to))) return true;
+/**
+ * Whether the record in `[from, to)` shows a sector that was never written: its last chunk
+ * (from the last sector boundary, or from `from`, to `to`; it holds the trailer, so it is
+ * never zero in a record that was written) or a whole 512-byte sector inside it is all zeros.
+ */
+function hasUnwrittenSector(bytes: Buffer, from: number, to: number): boolean {
+  const lastChunk = Math.max(from, Math.floor((to - 1) / SECTOR) * SECTOR);
+  if (allZero(bytes, lastChunk, to)) return true;
+  for (let start = Math.ceil(from / SECTOR) * SECTOR; start + SECTOR <= to; start += SECTOR) {
+    if (allZero(bytes, start, start + SECTOR)) return true;
   }
   return false;
 }
