@@ -8,7 +8,7 @@ import { lockDirectory } from './lock';
 import { entryRecord, scanSegment, sealRecord, segmentHeader, segmentName, segmentSequence, stateRecord, truncateRecord, SEGMENT_HEADER_BYTES } from './wal';
 
 const FORMAT_FILE = 'FORMAT';
-const FORMAT_TEXT = 'raft-ts write-ahead log, version 1\n';
+const FORMAT_TEXT = 'raft-ts write-ahead log, version 2\n';
 
 /** Options of {@link FilePersistentState.open}. */
 export interface FilePersistentStateOptions<T> {
@@ -141,13 +141,24 @@ export class FilePersistentState<T> implements IPersistentState<T> {
     if (sequences.length === 0) throw new CorruptStateError(join(path, segmentName(1)), 0, 'segment missing: the store was initialised but has no log segment');
     const first = sequences[0] as number;
     if (first !== 1) throw new CorruptStateError(join(path, segmentName(1)), 0, 'segment missing: the log starts at segment 1');
-    let validLength = 0;
     for (let k = 0; k < sequences.length; k++) {
-      const sequence = sequences[k] as number;
+      if (sequences[k] !== first + k) throw new CorruptStateError(join(path, segmentName(first + k)), 0, 'segment missing: segment numbers must be consecutive');
+    }
+    // A rotation creates the next segment, then seals the full one. If a crash tore the seal,
+    // the newest segment holds no record: the one before it is where the log really ends.
+    let segments = sequences;
+    const newest = segments[segments.length - 1] as number;
+    const newestFile = join(path, segmentName(newest));
+    const newestBytes = io(newestFile, () => readFileSync(newestFile));
+    const newestHoldsNothing = segments.length > 1 && newestBytes.length <= SEGMENT_HEADER_BYTES && newestBytes.equals(segmentHeader(newest).subarray(0, newestBytes.length));
+    let validLength = 0;
+    for (let k = 0; k < segments.length; k++) {
+      const sequence = segments[k] as number;
       const file = join(path, segmentName(sequence));
-      if (sequence !== first + k) throw new CorruptStateError(join(path, segmentName(first + k)), 0, 'segment missing: segment numbers must be consecutive');
-      const isLast = k === sequences.length - 1;
-      const scan = scanSegment(io(file, () => readFileSync(file)), file, sequence, isLast);
+      const isLast = k === segments.length - 1;
+      const endsLog = isLast || (newestHoldsNothing && k === segments.length - 2);
+      const scan = scanSegment(sequence === newest ? newestBytes : io(file, () => readFileSync(file)), file, sequence, endsLog);
+      const sealed = scan.records[scan.records.length - 1]?.kind === 'seal';
       scan.records.forEach((record, r) => {
         if (record.kind === 'seal') {
           if (r !== scan.records.length - 1 || record.next !== sequence + 1) throw new CorruptStateError(file, record.offset, `a seal must end the segment and name segment ${sequence + 1}`);
@@ -157,8 +168,17 @@ export class FilePersistentState<T> implements IPersistentState<T> {
         }
       });
       validLength = scan.validLength;
+      if (endsLog && !isLast && !sealed) {
+        // the seal was torn: forget the empty newest segment and go on writing this one
+        io(newestFile, () => {
+          unlinkSync(newestFile);
+          syncDirectory(path);
+        });
+        segments = segments.slice(0, -1);
+        break;
+      }
     }
-    const last = sequences[sequences.length - 1] as number;
+    const last = segments[segments.length - 1] as number;
     const file = join(path, segmentName(last));
     const fd = io(file, () => openSync(file, 'r+'));
     if (validLength < SEGMENT_HEADER_BYTES) {
