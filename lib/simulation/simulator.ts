@@ -1,6 +1,7 @@
 import { InMemoryCluster } from '../cluster';
 import type { Message, Reply } from '../messages';
 import type { AddressedMessage } from '../network';
+import type { IPersistentState } from '../persistent-state';
 import type { Server } from '../server';
 import { deriveSeed, seededRandom } from '../random';
 import type { LogIndex, ServerId, Term } from '../types';
@@ -43,6 +44,19 @@ export interface SimulationOptions<T> {
   readonly limits?: MessageLimits;
   /** Receives a line per step describing what happened (for `--trace`). */
   readonly trace?: (line: string) => void;
+  /**
+   * Builds server `id`'s store, once (a restart reuses it): to run the simulation on your own
+   * store, or on a deliberately faulty one. It should report to `checker` as
+   * {@link ObservedPersistentState} does (wrap one) so that Log Matching and durable commits
+   * are checked. @default `(id, checker) => new ObservedPersistentState(id, checker)`
+   */
+  readonly persistentState?: (id: ServerId, checker: SafetyChecker<T>) => IPersistentState<T>;
+  /** Called with a server's store right after the cluster restarted it (a test hook, to plant a fault). */
+  readonly onRestart?: (id: ServerId, state: IPersistentState<T>) => void;
+  /** Whether to check liveness once the schedule is over. @default true */
+  readonly checkLiveness?: boolean;
+  /** Called at the end with the cluster and the checker, to look at what happened. */
+  readonly onEnd?: (cluster: InMemoryCluster<T>, checker: SafetyChecker<T>) => void;
 }
 
 /** What one run produced. */
@@ -98,12 +112,17 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
   const checker = new SafetyChecker<T>(options.key);
   const trace = options.trace;
   const limits = options.limits ?? limitsFor(seed);
+  const stores: IPersistentState<T>[] = [];
   const cluster = InMemoryCluster.make<T>(servers, {
     seed,
     delivery: 'manual',
     maxEntriesPerMessage: limits.maxEntriesPerMessage,
     maxInflightMessages: limits.maxInflightMessages,
-    persistentState: (id) => new ObservedPersistentState<T>(id, checker) as ObservedPersistentState<unknown>,
+    persistentState: (id) => {
+      const store = options.persistentState?.(id, checker) ?? new ObservedPersistentState<T>(id, checker);
+      stores[id] = store;
+      return store as IPersistentState<unknown>;
+    },
   });
   const machines: SimulatedStateMachine<T>[] = [];
   const watch = (server: Server<T>): void => {
@@ -147,6 +166,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
   };
   const restart = (id: ServerId): void => {
     cluster.restart(id);
+    options.onRestart?.(id, stores[id] as IPersistentState<T>);
     const server = cluster.servers[id] as Server<T>;
     checker.restarted(id, logReader(server.persistentState));
     watch(server);
@@ -237,7 +257,8 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     checkCommitIndexes(cluster, checker);
     if (checker.violation !== undefined) break;
   }
-  if (checker.violation === undefined) checkLiveness();
+  if (checker.violation === undefined && options.checkLiveness !== false) checkLiveness();
+  options.onEnd?.(cluster, checker);
 
   let highestTerm = 0;
   for (const server of cluster.servers) highestTerm = Math.max(highestTerm, server.currentTerm);
