@@ -85,3 +85,21 @@ export function readEntries<T>(state: IPersistentState<T>, from: LogIndex, to: L
   }
   return entries;
 }
+
+/**
+ * Cuts `entries` (in place) to the longest prefix whose data sizes add up to at most
+ * `maxBytes`, but keeps at least one entry, so that replication always advances.
+ * Returns the same array.
+ */
+export function trimToByteBudget<T>(entries: LogEntry<T>[], maxBytes: number, entrySize: (data: T) => number): LogEntry<T>[] {
+  if (maxBytes === Infinity) return entries;
+  let bytes = 0;
+  for (let k = 0; k < entries.length; k++) {
+    bytes += entrySize((entries[k] as LogEntry<T>).data);
+    if (bytes > maxBytes && k > 0) {
+      entries.length = k;
+      break;
+    }
+  }
+  return entries;
+}

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { InvalidArgumentError, InvalidMessageError, describe } from './errors';
-import { conflictHint, holds, lastPosition, readEntries, storeEntries, termAt } from './log';
+import { DeferredEvents } from './deferred-events';
+import { conflictHint, holds, lastPosition, readEntries, storeEntries, termAt, trimToByteBudget } from './log';
 import type { AppendEntriesMessage, AppendEntriesReply, Message, RequestVoteMessage, RequestVoteReply } from './messages';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options';
 import type { IPersistentState } from './persistent-state';
@@ -88,12 +89,6 @@ export interface ServerEvents<T> {
   roleChange: (role: ServerRole, term: Term) => void;
 }
 
-/** An event raised inside an entry point, waiting to be emitted when it ends. */
-type PendingEvent<T> =
-  | readonly ['committed', readonly LogEntry<T>[]]
-  | readonly ['roleChange', ServerRole, Term]
-  | readonly ['leaderChange', ServerId | undefined, Term];
-
 /**
  * One Raft server: a mutable state machine driven by four kinds of input (messages, clock
  * ticks, explicit triggers, proposals) that talks to its peers only through
@@ -131,10 +126,8 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
   #votes = new Set<ServerId>();
   #progress: FollowerProgress[] | undefined = undefined;
   #unsynced = false;
-  /** Depth of entry-point calls under way, and the events they raised, emitted when the outermost one ends. */
-  #depth = 0;
-  #events: PendingEvent<T>[] = [];
-  #emitting = false;
+  /** Events raised during a call, emitted when the outermost entry point returns. */
+  readonly #events = new DeferredEvents<ServerEvents<T>>(this);
 
   /**
    * Creates a follower with the term, vote and log found in the persistent state.
@@ -190,7 +183,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
   processMessage(message: Message<T>): void {
     validateMessage(message, this);
     if (message.type === 'appendEntries') this.#checkCommittedEntries(message);
-    this.#guarded(() => {
+    this.#events.run(() => {
       if (message.type === 'requestVote') this.#onRequestVote(message);
       else this.#onAppendEntries(message);
     });
@@ -198,7 +191,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
 
   /** Reads the clock and does what is due: starts an election, or sends heartbeats as leader. */
   tick(): void {
-    this.#guarded(() => {
+    this.#events.run(() => {
       const now = this.#options.clock();
       if (this.#role === 'leader') {
         if (now >= this.#heartbeatDeadline) this.#sendHeartbeats();
@@ -215,14 +208,14 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
 
   /** Acts as if the election timeout fired now: a follower or candidate starts an election; a leader ignores it. */
   triggerTimeout(): void {
-    this.#guarded(() => {
+    this.#events.run(() => {
       if (this.#role !== 'leader') this.#startElection();
     });
   }
 
   /** As leader, sends AppendEntries to every other server now; others ignore it. */
   triggerHeartbeat(): void {
-    this.#guarded(() => {
+    this.#events.run(() => {
       if (this.#role === 'leader') this.#sendHeartbeats();
     });
   }
@@ -240,7 +233,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
    */
   propose(data: T): ProposeResult {
     if (this.#role !== 'leader') return this.#notLeader();
-    return this.#guarded(() => {
+    return this.#events.run(() => {
       const term = this.currentTerm;
       this.persistentState.appendToLog(data, term);
       this.#afterAppend();
@@ -268,7 +261,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
     const state = this.persistentState;
     const firstIndex = state.currentLogIndex + 1;
     if (data.length > 0) {
-      this.#guarded(() => {
+      this.#events.run(() => {
         if (state.appendEntries) state.appendEntries(data.map((item, k): LogEntry<T> => ({ index: firstIndex + k, term, data: item })));
         else for (const item of data) state.appendToLog(item, term);
         this.#afterAppend();
@@ -317,7 +310,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
         candidateLastLogEntry: last,
         replyChannel: (reply) => {
           validateRequestVoteReply(reply, voter, term);
-          this.#guarded(() => this.#onRequestVoteReply(reply, voter, term));
+          this.#events.run(() => this.#onRequestVoteReply(reply, voter, term));
         },
       };
       this.#options.messageChannel(voter, message);
@@ -465,26 +458,12 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
   /** Sends up to `maxEntriesPerMessage` entries from `nextIndex`; in replicate mode, advances `nextIndex` past them. */
   #sendEntries(peer: ServerId, progress: FollowerProgress, lastIndex: LogIndex): void {
     const from = progress.nextIndex;
-    const entries = readEntries(this.persistentState, from, Math.min(lastIndex, from + this.#options.maxEntriesPerMessage - 1));
-    this.#trimToByteBudget(entries);
+    const { maxEntriesPerMessage, maxBytesPerMessage, entrySize } = this.#options;
+    const entries = trimToByteBudget(readEntries(this.persistentState, from, Math.min(lastIndex, from + maxEntriesPerMessage - 1)), maxBytesPerMessage, entrySize);
     const to = from + entries.length - 1;
     progress.inflight++;
     if (progress.mode === 'replicate') progress.nextIndex = to + 1;
     this.#sendAppendEntries(peer, from - 1, entries);
-  }
-
-  /** Keeps the longest prefix within `maxBytesPerMessage` (at least one entry, so that replication always advances). */
-  #trimToByteBudget(entries: LogEntry<T>[]): void {
-    const { maxBytesPerMessage, entrySize } = this.#options;
-    if (maxBytesPerMessage === Infinity) return;
-    let bytes = 0;
-    for (let k = 0; k < entries.length; k++) {
-      bytes += entrySize((entries[k] as LogEntry<T>).data);
-      if (bytes > maxBytesPerMessage && k > 0) {
-        entries.length = k;
-        return;
-      }
-    }
   }
 
   #sendAppendEntries(peer: ServerId, prevIndex: LogIndex, entries: readonly LogEntry<T>[]): void {
@@ -501,7 +480,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
       leaderCommitIndex: this.#commitIndex,
       replyChannel: (reply) => {
         validateAppendEntriesReply(reply, peer, term, prevIndex + count);
-        this.#guarded(() => this.#onAppendEntriesReply(reply, peer, term, prevIndex, count, epoch, settled));
+        this.#events.run(() => this.#onAppendEntriesReply(reply, peer, term, prevIndex, count, epoch, settled));
       },
     };
     this.#sync();
@@ -526,7 +505,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
     this.#commitIndex = index;
     const entries = readEntries(this.persistentState, this.#lastApplied + 1, index);
     this.#lastApplied = index;
-    this.#events.push(['committed', entries]);
+    this.#events.raise('committed', entries);
   }
 
   // ---------------------------------------------------------------- terms, roles, timers
@@ -551,47 +530,18 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
   #setRole(role: ServerRole): void {
     if (this.#role === role) return;
     this.#role = role;
-    this.#events.push(['roleChange', role, this.currentTerm]);
+    this.#events.raise('roleChange', role, this.currentTerm);
   }
 
   #setLeader(leaderId: ServerId | undefined): void {
     if (this.#leaderId === leaderId) return;
     this.#leaderId = leaderId;
-    this.#events.push(['leaderChange', leaderId, this.currentTerm]);
+    this.#events.raise('leaderChange', leaderId, this.currentTerm);
   }
 
   #newElectionDeadline(): number {
     const { clock, random, electionTimeout, electionTimeoutRange } = this.#options;
     return clock() + electionTimeout + random() * electionTimeoutRange;
-  }
-
-  /**
-   * Runs an entry point's body. Events raised inside are emitted only when the outermost
-   * entry point ends, with the server's state complete: a listener that calls back into the
-   * server (proposes, triggers a timeout) never sees, or acts on, a half-done transition.
-   */
-  #guarded<R>(body: () => R): R {
-    this.#depth++;
-    try {
-      return body();
-    } finally {
-      this.#depth--;
-      if (this.#depth === 0 && this.#events.length > 0) this.#emitPending();
-    }
-  }
-
-  #emitPending(): void {
-    if (this.#emitting) return; // the loop below, further up the stack, emits these too, in order
-    this.#emitting = true;
-    try {
-      for (let event = this.#events.shift(); event !== undefined; event = this.#events.shift()) {
-        if (event[0] === 'committed') this.emit('committed', event[1]);
-        else if (event[0] === 'roleChange') this.emit('roleChange', event[1], event[2]);
-        else this.emit('leaderChange', event[1], event[2]);
-      }
-    } finally {
-      this.#emitting = false;
-    }
   }
 
   /** Makes buffered writes durable before anything that depends on them leaves the server. */
