@@ -1,6 +1,7 @@
 import { InvalidArgumentError, ConfigurationError } from './errors';
 import type { Message, Reply } from './messages';
 import { InMemoryNetwork, type DeliveryMode } from './network';
+import { SERVER_DEFAULTS } from './options';
 import { InMemoryPersistentState, type IPersistentState } from './persistent-state';
 import { deriveSeed, seededRandom } from './random';
 import { Server, type ProposeAllResult, type ProposeResult } from './server';
@@ -91,12 +92,12 @@ export class InMemoryCluster<T> {
     if (delivery !== 'immediate' && delivery !== 'manual') throw new ConfigurationError('delivery', delivery, '"immediate" or "manual"');
     this.clusterSize = count;
     this.#options = {
-      electionTimeout: options.electionTimeout ?? 150,
-      electionTimeoutRange: options.electionTimeoutRange ?? 150,
-      heartbeatTimeout: options.heartbeatTimeout ?? 50,
-      maxEntriesPerMessage: options.maxEntriesPerMessage ?? 100,
-      maxInflightMessages: options.maxInflightMessages ?? 64,
-      maxBytesPerMessage: options.maxBytesPerMessage ?? Infinity,
+      electionTimeout: options.electionTimeout ?? SERVER_DEFAULTS.electionTimeout,
+      electionTimeoutRange: options.electionTimeoutRange ?? SERVER_DEFAULTS.electionTimeoutRange,
+      heartbeatTimeout: options.heartbeatTimeout ?? SERVER_DEFAULTS.heartbeatTimeout,
+      maxEntriesPerMessage: options.maxEntriesPerMessage ?? SERVER_DEFAULTS.maxEntriesPerMessage,
+      maxInflightMessages: options.maxInflightMessages ?? SERVER_DEFAULTS.maxInflightMessages,
+      maxBytesPerMessage: options.maxBytesPerMessage ?? SERVER_DEFAULTS.maxBytesPerMessage,
       ...(options.entrySize === undefined ? {} : { entrySize: options.entrySize }),
     };
     this.network = new InMemoryNetwork<T>(count, delivery, { isRunning: (id) => this.#running[id] === true });

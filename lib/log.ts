@@ -1,5 +1,5 @@
 import type { IPersistentState } from './persistent-state';
-import type { LogEntry, LogIndex, LogPosition, Term } from './types';
+import { EMPTY_LOG_POSITION, type LogEntry, type LogIndex, type LogPosition, type Term } from './types';
 
 /**
  * Log operations a server needs on top of {@link IPersistentState}: reading terms and
@@ -16,7 +16,7 @@ export function termAt<T>(state: IPersistentState<T>, index: LogIndex): Term | u
 /** The position of the last entry, `{0, 0}` for an empty log. */
 export function lastPosition<T>(state: IPersistentState<T>): LogPosition {
   const last = state.getLastLogEntry();
-  return last === undefined ? { index: 0, term: 0 } : { index: last.index, term: last.term };
+  return last === undefined ? EMPTY_LOG_POSITION : { index: last.index, term: last.term };
 }
 
 /** Whether the log holds an entry at `position.index` with `position.term` (index 0 always matches). */

@@ -108,6 +108,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   heartbeatTimeout: 50,
   maxEntriesPerMessage: 100,
   maxInflightMessages: 64,
+  maxBytesPerMessage: Infinity,
 });
 
 const OPTIONAL_PERSISTENT_STATE_METHODS = ['appendEntries', 'getLogEntries', 'sync'] as const;
@@ -138,7 +139,7 @@ export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServ
   }
   const maxEntriesPerMessage = positiveInteger('maxEntriesPerMessage', options.maxEntriesPerMessage, SERVER_DEFAULTS.maxEntriesPerMessage);
   const maxInflightMessages = positiveInteger('maxInflightMessages', options.maxInflightMessages, SERVER_DEFAULTS.maxInflightMessages);
-  const maxBytesPerMessage = options.maxBytesPerMessage ?? Infinity;
+  const maxBytesPerMessage = options.maxBytesPerMessage ?? SERVER_DEFAULTS.maxBytesPerMessage;
   if (typeof maxBytesPerMessage !== 'number' || Number.isNaN(maxBytesPerMessage) || maxBytesPerMessage <= 0) {
     throw new ConfigurationError('maxBytesPerMessage', maxBytesPerMessage, 'a number > 0');
   }

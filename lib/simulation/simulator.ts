@@ -321,8 +321,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
 
 /** Draws the schedule for `seed` and runs it (see {@link runSchedule}). */
 export function simulate<T = string>(seed: number, options: SimulationOptions<T> = {}): SimulationResult {
-  const schedule = generateSchedule(seed, { servers: options.servers ?? 5, length: options.length ?? 1000, ...(options.weights ? { weights: options.weights } : {}) });
-  return runSchedule(schedule, seed, options);
+  return runSchedule(scheduleFor(seed, options), seed, options);
 }
 
 /** The schedule {@link simulate} runs for `seed`. */

@@ -1,13 +1,5 @@
 import { ConfigurationError, InMemoryCluster, InvalidArgumentError, RaftError, type InMemoryClusterOptions } from '../../lib';
-
-function thrown(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from './harness';
 
 describe('InMemoryCluster.make refuses bad arguments with ConfigurationError', () => {
   it.each<[string, number]>([

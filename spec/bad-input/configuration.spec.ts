@@ -1,19 +1,11 @@
 import { ConfigurationError, InMemoryPersistentState, RaftError, Server, type ServerOptions } from '../../lib';
+import { thrown } from './harness';
 
 const channel = (): void => undefined;
 
 function build(overrides: Record<string, unknown>): Server<string> {
   const options = { id: 0, clusterSize: 3, messageChannel: channel, clock: () => 0, random: () => 0.5, ...overrides };
   return new Server<string>(options as unknown as ServerOptions<string>);
-}
-
-function thrown(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
 }
 
 /** How an error message may show a value: strings quoted or bare, numbers as written, functions/objects by kind. */

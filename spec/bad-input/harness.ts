@@ -151,3 +151,13 @@ export const STATES: readonly [string, () => Harness][] = [
   ['a candidate', candidateWithLog],
   ['a leader', leaderWithLog],
 ];
+
+/** What `act` throws; fails the test if it returns. */
+export function thrown(act: () => unknown): unknown {
+  try {
+    act();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}
