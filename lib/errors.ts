@@ -72,6 +72,58 @@ export class InvalidArgumentError extends RaftError {
   }
 }
 
+/**
+ * Thrown out of a server call (`processMessage`, `tick`, `propose`, ...) when one or more
+ * event listeners threw. The call itself completed: the server's state is consistent, every
+ * event of the call was delivered to every listener, and `lastApplied` counts only what the
+ * `committed` listeners were given. So a `propose` that throws this has appended its entry:
+ * do not retry it. `cause` is the first listener's error; `errors` holds them all, in order.
+ */
+export class ListenerError extends RaftError {
+  /** Every error the listeners threw during the call, in the order they were thrown. */
+  readonly errors: readonly unknown[];
+
+  /** Creates the error for the listener errors of one call. */
+  constructor(errors: readonly unknown[]) {
+    const first = errors[0];
+    const what = first instanceof Error ? first.message : describe(first);
+    super(`${errors.length === 1 ? 'An event listener' : `${errors.length} event listeners`} threw (the server call itself completed): ${what}`, 'LISTENER');
+    this.errors = errors;
+    (this as { cause?: unknown }).cause = first;
+  }
+}
+
+/**
+ * Thrown when a server is called while it is in the middle of handling another input: a
+ * `messageChannel` or `replyChannel` that calls straight back into the server (or into the
+ * sender of a request, through its reply callback) instead of queueing the delivery. The
+ * inner call changes nothing. Event listeners may call the server: events are emitted after
+ * the step that raised them is over.
+ */
+export class ReentrancyError extends RaftError {
+  /** Creates the error naming the refused call. */
+  constructor(call: string) {
+    super(`Server.${call} was called while the server was still handling another input; channels must queue deliveries, not call back synchronously`, 'REENTRANCY');
+  }
+}
+
+/**
+ * Thrown by `propose` / `proposeAll` on a leader when the proposal would put more than
+ * `maxUncommittedBytes` of uncommitted entry data in its log (etcd's ErrProposalDropped).
+ * Nothing was appended: retry once entries commit, or forward elsewhere. Only a server with
+ * that option set throws it, so `ProposeResult` keeps its three outcomes.
+ */
+export class ProposalRefusedError extends RaftError {
+  /** Why the proposal was refused. */
+  readonly reason: 'uncommittedLimit';
+
+  /** Creates the error for a proposal of `bytes` bytes over a limit of `limit`. */
+  constructor(bytes: number, uncommitted: number, limit: number) {
+    super(`Proposal refused: ${bytes} more bytes would put ${uncommitted + bytes} bytes of uncommitted entries in the log, above maxUncommittedBytes (${limit}); nothing was appended`, 'PROPOSAL_REFUSED');
+    this.reason = 'uncommittedLimit';
+  }
+}
+
 /** Renders a value for an error message: strings quoted, functions and objects by kind. */
 export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);

@@ -1,6 +1,6 @@
 export type { LogEntry, LogIndex, LogPosition, ServerId, Term } from './types';
 export { EMPTY_LOG_POSITION } from './types';
-export { ConfigurationError, InvalidArgumentError, InvalidMessageError, RaftError } from './errors';
+export { ConfigurationError, InvalidArgumentError, InvalidMessageError, ListenerError, ProposalRefusedError, RaftError, ReentrancyError } from './errors';
 export type { IPersistentState } from './persistent-state';
 export { InMemoryPersistentState } from './persistent-state';
 export type {

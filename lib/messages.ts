@@ -63,6 +63,14 @@ export interface AppendEntriesReply {
    * next, skipping a whole missing or divergent stretch at once.
    */
   readonly matchIndex: LogIndex;
+  /**
+   * On failure, optionally, the term of the follower's entry at `matchIndex` (0 for index
+   * 0). With it the leader skips back to the last entry of its own log whose term is at most
+   * this one, rather than trusting the index alone (etcd's findConflictByTerm), so a
+   * divergent stretch costs a round trip per term, never a resend of the matching prefix.
+   * Absent from replies of peers that do not send it; ignored on success.
+   */
+  readonly hintTerm?: Term;
 }
 
 /** Any request a server processes with `Server.processMessage`. */

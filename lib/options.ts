@@ -1,4 +1,5 @@
 import { ConfigurationError } from './errors';
+import type { ProposalRefusedError } from './errors';
 import type { Message } from './messages';
 import { InMemoryPersistentState, type IPersistentState } from './persistent-state';
 import type { ServerId } from './types';
@@ -82,6 +83,23 @@ export interface ServerOptions<T> {
    * @default 64
    */
   maxInflightMessages?: number;
+  /**
+   * Most entries in one `committed` event. When more are committed at once (a restarted
+   * server learning a long committed log, say), one event of at most this many is emitted
+   * per call and the rest in the following calls: `nextDeadline()` is then `clock()` until
+   * `lastApplied` reaches `commitIndex`, so a host that ticks at its deadlines applies the
+   * backlog in bounded steps (etcd's MaxCommittedSizePerReady, counted in entries).
+   * @default Infinity (every committed entry in the event of the call that committed it)
+   */
+  maxCommittedEntriesPerEvent?: number;
+  /**
+   * Most bytes of entry data (by `entrySize`) a leader holds appended but not yet committed.
+   * A proposal that would go past it throws {@link ProposalRefusedError} and appends
+   * nothing; a leader with nothing uncommitted always accepts one proposal, so a
+   * single large entry is never refused forever (etcd's MaxUncommittedEntriesSize).
+   * @default Infinity (no limit)
+   */
+  maxUncommittedBytes?: number;
 }
 
 /** Every option of {@link ServerOptions} with its default filled in, checked. */
@@ -99,6 +117,8 @@ export interface ResolvedServerOptions<T> {
   readonly maxInflightMessages: number;
   readonly maxBytesPerMessage: number;
   readonly entrySize: (data: T) => number;
+  readonly maxCommittedEntriesPerEvent: number;
+  readonly maxUncommittedBytes: number;
 }
 
 /** The defaults of the optional numeric options of {@link ServerOptions}. */
@@ -109,6 +129,8 @@ export const SERVER_DEFAULTS = Object.freeze({
   maxEntriesPerMessage: 100,
   maxInflightMessages: 64,
   maxBytesPerMessage: Infinity,
+  maxCommittedEntriesPerEvent: Infinity,
+  maxUncommittedBytes: Infinity,
 });
 
 const OPTIONAL_PERSISTENT_STATE_METHODS = ['appendEntries', 'getLogEntries', 'sync'] as const;
@@ -143,6 +165,14 @@ export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServ
   if (typeof maxBytesPerMessage !== 'number' || Number.isNaN(maxBytesPerMessage) || maxBytesPerMessage <= 0) {
     throw new ConfigurationError('maxBytesPerMessage', maxBytesPerMessage, 'a number > 0');
   }
+  const maxCommittedEntriesPerEvent = options.maxCommittedEntriesPerEvent ?? SERVER_DEFAULTS.maxCommittedEntriesPerEvent;
+  if (maxCommittedEntriesPerEvent !== Infinity && (!isInteger(maxCommittedEntriesPerEvent) || maxCommittedEntriesPerEvent < 1)) {
+    throw new ConfigurationError('maxCommittedEntriesPerEvent', maxCommittedEntriesPerEvent, 'a positive integer or Infinity');
+  }
+  const maxUncommittedBytes = options.maxUncommittedBytes ?? SERVER_DEFAULTS.maxUncommittedBytes;
+  if (typeof maxUncommittedBytes !== 'number' || Number.isNaN(maxUncommittedBytes) || maxUncommittedBytes <= 0) {
+    throw new ConfigurationError('maxUncommittedBytes', maxUncommittedBytes, 'a number > 0');
+  }
   if (options.entrySize !== undefined) checkFunction('entrySize', options.entrySize);
   const persistentState = options.persistentState ?? new InMemoryPersistentState<T>();
   checkPersistentState(persistentState);
@@ -160,6 +190,8 @@ export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServ
     maxInflightMessages,
     maxBytesPerMessage,
     entrySize: options.entrySize ?? defaultEntrySize,
+    maxCommittedEntriesPerEvent,
+    maxUncommittedBytes,
   };
 }
 
