@@ -1,14 +1,13 @@
 import { EventEmitter } from 'eventemitter3';
-import { InvalidArgumentError, InvalidMessageError, describe } from './errors';
-import { DeferredEvents } from './deferred-events';
-import { conflictHint, holds, lastPosition, readEntries, storeEntries, termAt, trimToByteBudget } from './log';
-import type { AppendEntriesMessage, AppendEntriesReply, Message, RequestVoteMessage, RequestVoteReply } from './messages';
-import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options';
+import { answerRequestVote } from './election';
+import { InvalidArgumentError, describe } from './errors';
+import { checkCommittedEntries, receiveAppendEntries } from './follower';
+import type { Message } from './messages';
+import { resolveServerOptions, type ServerOptions } from './options';
 import type { IPersistentState } from './persistent-state';
-import { FollowerProgress } from './progress';
-import { isAtLeastAsUpToDate, majorityMatchIndex, quorumSize } from './quorum';
+import { ServerState } from './server-state';
 import type { LogEntry, LogIndex, ServerId, Term } from './types';
-import { validateAppendEntriesReply, validateMessage, validateRequestVoteReply } from './validation';
+import { validateMessage } from './validation';
 
 /** The three roles of a Raft server (§5.1). */
 export type ServerRole = 'follower' | 'candidate' | 'leader';
@@ -116,18 +115,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
   /** Where the term, vote and log live. */
   readonly persistentState: IPersistentState<T>;
 
-  readonly #options: ResolvedServerOptions<T>;
-  #role: ServerRole = 'follower';
-  #leaderId: ServerId | undefined = undefined;
-  #commitIndex: LogIndex = 0;
-  #lastApplied: LogIndex = 0;
-  #electionDeadline: number;
-  #heartbeatDeadline = 0;
-  #votes = new Set<ServerId>();
-  #progress: FollowerProgress[] | undefined = undefined;
-  #unsynced = false;
-  /** Events raised during a call, emitted when the outermost entry point returns. */
-  readonly #events = new DeferredEvents<ServerEvents<T>>(this);
+  readonly #state: ServerState<T>;
 
   /**
    * Creates a follower with the term, vote and log found in the persistent state.
@@ -135,16 +123,16 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
    */
   constructor(options: ServerOptions<T>) {
     super();
-    this.#options = resolveServerOptions(options);
-    this.id = this.#options.id;
-    this.clusterSize = this.#options.clusterSize;
-    this.persistentState = this.#options.persistentState;
-    this.#electionDeadline = this.#newElectionDeadline();
+    const resolved = resolveServerOptions(options);
+    this.id = resolved.id;
+    this.clusterSize = resolved.clusterSize;
+    this.persistentState = resolved.persistentState;
+    this.#state = new ServerState(resolved, this);
   }
 
   /** The current role. */
   get role(): ServerRole {
-    return this.#role;
+    return this.#state.role.name;
   }
 
   /** The latest term this server has seen (from its persistent state). */
@@ -154,23 +142,18 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
 
   /** The leader known for the current term; this server's own id when it leads. */
   get leaderId(): ServerId | undefined {
-    return this.#leaderId;
+    return this.#state.leaderId;
   }
 
   /** A snapshot of `commitIndex` and `lastApplied`. */
   get volatileState(): Readonly<VolatileState> {
-    return { commitIndex: this.#commitIndex, lastApplied: this.#lastApplied };
+    const { log } = this.#state;
+    return { commitIndex: log.commitIndex, lastApplied: log.lastApplied };
   }
 
   /** A snapshot of `nextIndex` and `matchIndex` per server, present only while leader. */
   get leaderState(): Readonly<LeaderState> | undefined {
-    const progress = this.#progress;
-    if (progress === undefined) return undefined;
-    const lastIndex = this.persistentState.currentLogIndex;
-    return {
-      nextIndex: progress.map((p, id) => (id === this.id ? lastIndex + 1 : p.nextIndex)),
-      matchIndex: progress.map((p, id) => (id === this.id ? lastIndex : p.matchIndex)),
-    };
+    return this.#state.role.leaderState();
   }
 
   // ---------------------------------------------------------------- inputs
@@ -181,43 +164,36 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
    * @throws {@link InvalidMessageError} when the message is malformed; then nothing changes and no reply is sent.
    */
   processMessage(message: Message<T>): void {
+    const state = this.#state;
     validateMessage(message, this);
-    if (message.type === 'appendEntries') this.#checkCommittedEntries(message);
-    this.#events.run(() => {
-      if (message.type === 'requestVote') this.#onRequestVote(message);
-      else this.#onAppendEntries(message);
+    if (message.type === 'appendEntries') checkCommittedEntries(state, message);
+    state.step(() => {
+      if (message.type === 'requestVote') answerRequestVote(state, message);
+      else receiveAppendEntries(state, message);
     });
   }
 
   /** Reads the clock and does what is due: starts an election, or sends heartbeats as leader. */
   tick(): void {
-    this.#events.run(() => {
-      const now = this.#options.clock();
-      if (this.#role === 'leader') {
-        if (now >= this.#heartbeatDeadline) this.#sendHeartbeats();
-      } else if (now >= this.#electionDeadline) {
-        this.#startElection();
-      }
-    });
+    const state = this.#state;
+    state.step(() => state.role.tick(state.options.clock()));
   }
 
   /** The clock time at which {@link Server.tick} next has work: a heartbeat or an election timeout. */
   nextDeadline(): number {
-    return this.#role === 'leader' ? this.#heartbeatDeadline : this.#electionDeadline;
+    return this.#state.role.nextDeadline();
   }
 
   /** Acts as if the election timeout fired now: a follower or candidate starts an election; a leader ignores it. */
   triggerTimeout(): void {
-    this.#events.run(() => {
-      if (this.#role !== 'leader') this.#startElection();
-    });
+    const state = this.#state;
+    state.step(() => state.role.triggerTimeout());
   }
 
   /** As leader, sends AppendEntries to every other server now; others ignore it. */
   triggerHeartbeat(): void {
-    this.#events.run(() => {
-      if (this.#role === 'leader') this.#sendHeartbeats();
-    });
+    const state = this.#state;
+    state.step(() => state.role.triggerHeartbeat());
   }
 
   /**
@@ -232,13 +208,9 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
    * ```
    */
   propose(data: T): ProposeResult {
-    if (this.#role !== 'leader') return this.#notLeader();
-    return this.#events.run(() => {
-      const term = this.currentTerm;
-      this.persistentState.appendToLog(data, term);
-      this.#afterAppend();
-      return { type: 'appended', index: this.persistentState.currentLogIndex, term };
-    });
+    const state = this.#state;
+    const result = state.step(() => state.role.propose([data]));
+    return result.type === 'appended' ? { type: 'appended', index: result.lastIndex, term: result.term } : result;
   }
 
   /**
@@ -256,298 +228,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
    */
   proposeAll(data: readonly T[]): ProposeAllResult {
     if (!Array.isArray(data)) throw new InvalidArgumentError(`proposeAll expects an array, got ${describe(data)}`);
-    if (this.#role !== 'leader') return this.#notLeader();
-    const term = this.currentTerm;
-    const state = this.persistentState;
-    const firstIndex = state.currentLogIndex + 1;
-    if (data.length > 0) {
-      this.#events.run(() => {
-        if (state.appendEntries) state.appendEntries(data.map((item, k): LogEntry<T> => ({ index: firstIndex + k, term, data: item })));
-        else for (const item of data) state.appendToLog(item, term);
-        this.#afterAppend();
-      });
-    }
-    return { type: 'appended', firstIndex, lastIndex: state.currentLogIndex, term };
-  }
-
-  #notLeader(): ProposeForward | ProposeDelay {
-    if (this.#role === 'follower' && this.#leaderId !== undefined) return { type: 'forward', leaderId: this.#leaderId };
-    return { type: 'delay' };
-  }
-
-  /** After a leader appended: replicate within this call, and commit at once in a cluster of one. */
-  #afterAppend(): void {
-    this.#unsynced = true;
-    this.#replicateToAll();
-    this.#advanceLeaderCommit();
-  }
-
-  // ---------------------------------------------------------------- elections (§5.2, §5.4.1)
-
-  #startElection(): void {
-    this.persistentState.incrementTerm();
-    this.persistentState.vote(this.id);
-    this.#unsynced = true;
-    this.#progress = undefined;
-    this.#votes = new Set([this.id]);
-    this.#electionDeadline = this.#newElectionDeadline();
-    this.#setRole('candidate');
-    this.#setLeader(undefined);
-    if (this.#votes.size >= quorumSize(this.clusterSize)) {
-      this.#becomeLeader();
-      return;
-    }
-    const term = this.currentTerm;
-    const last = lastPosition(this.persistentState);
-    this.#sync();
-    for (let peer = 0; peer < this.clusterSize; peer++) {
-      if (peer === this.id) continue;
-      const voter = peer;
-      const message: RequestVoteMessage = {
-        type: 'requestVote',
-        candidateTerm: term,
-        candidateId: this.id,
-        candidateLastLogEntry: last,
-        replyChannel: (reply) => {
-          validateRequestVoteReply(reply, voter, term);
-          this.#events.run(() => this.#onRequestVoteReply(reply, voter, term));
-        },
-      };
-      this.#options.messageChannel(voter, message);
-    }
-  }
-
-  #onRequestVote(message: RequestVoteMessage): void {
-    this.#observeTerm(message.candidateTerm);
-    const state = this.persistentState;
-    const granted =
-      message.candidateTerm === state.currentTerm &&
-      (state.votedFor === undefined || state.votedFor === message.candidateId) &&
-      isAtLeastAsUpToDate(message.candidateLastLogEntry, lastPosition(state));
-    if (granted) {
-      if (state.votedFor === undefined) {
-        state.vote(message.candidateId);
-        this.#unsynced = true;
-      }
-      this.#electionDeadline = this.#newElectionDeadline();
-    }
-    this.#sync();
-    message.replyChannel({ voter: this.id, voterTerm: state.currentTerm, voteGranted: granted });
-  }
-
-  #onRequestVoteReply(reply: RequestVoteReply, voter: ServerId, term: Term): void {
-    if (this.#observeTerm(reply.voterTerm)) return;
-    if (this.#role !== 'candidate' || this.currentTerm !== term || !reply.voteGranted) return;
-    this.#votes.add(voter);
-    if (this.#votes.size >= quorumSize(this.clusterSize)) this.#becomeLeader();
-  }
-
-  #becomeLeader(): void {
-    const lastIndex = this.persistentState.currentLogIndex;
-    this.#progress = Array.from({ length: this.clusterSize }, () => new FollowerProgress(lastIndex));
-    this.#setRole('leader');
-    this.#setLeader(this.id);
-    this.#sendHeartbeats();
-    this.#advanceLeaderCommit();
-  }
-
-  // ---------------------------------------------------------------- replication (§5.3)
-
-  #onAppendEntries(message: AppendEntriesMessage<T>): void {
-    this.#observeTerm(message.leaderTerm);
-    const state = this.persistentState;
-    const term = state.currentTerm;
-    if (message.leaderTerm < term || this.#role === 'leader') {
-      // A stale leader, or (only with a faulty peer) a second leader of this very term:
-      // refuse without changing anything.
-      this.#sync();
-      message.replyChannel({ follower: this.id, followerTerm: term, success: false, matchIndex: 0 });
-      return;
-    }
-    if (this.#role === 'candidate') this.#setRole('follower');
-    this.#setLeader(message.leaderId);
-    this.#electionDeadline = this.#newElectionDeadline();
-    const prev = message.prevLogEntry;
-    if (!holds(state, prev)) {
-      const hint = conflictHint(state, prev, this.#commitIndex);
-      this.#sync();
-      message.replyChannel({ follower: this.id, followerTerm: term, success: false, matchIndex: hint });
-      return;
-    }
-    if (storeEntries(state, message.entries)) this.#unsynced = true;
-    const lastNewIndex = prev.index + message.entries.length;
-    this.#sync();
-    message.replyChannel({ follower: this.id, followerTerm: term, success: true, matchIndex: lastNewIndex });
-    const commitIndex = Math.min(message.leaderCommitIndex, lastNewIndex);
-    if (commitIndex > this.#commitIndex) this.#commitUpTo(commitIndex);
-  }
-
-  /**
-   * A leader of this term or a later one holds every committed entry (§5.4.1, Leader
-   * Completeness), so entries that contradict this server's committed prefix can only come
-   * from a faulty peer. Refusing them up front means no message ever truncates a committed
-   * entry. (A stale leader's message is refused by its term instead, without this check.)
-   */
-  #checkCommittedEntries(message: AppendEntriesMessage<T>): void {
-    if (message.leaderTerm < this.currentTerm) return;
-    const entries = message.entries;
-    const checkedUpTo = Math.min(this.#commitIndex, message.prevLogEntry.index + entries.length);
-    for (let index = message.prevLogEntry.index + 1; index <= checkedUpTo; index++) {
-      const k = index - message.prevLogEntry.index - 1;
-      const term = (entries[k] as LogEntry<T>).term;
-      if (termAt(this.persistentState, index) !== term) {
-        throw new InvalidMessageError(`entries[${k}].term`, term, `${termAt(this.persistentState, index) ?? 'undefined'}: entry ${index} is committed here with that term`);
-      }
-    }
-  }
-
-  #onAppendEntriesReply(reply: AppendEntriesReply, follower: ServerId, term: Term, prevIndex: LogIndex, count: number, epoch: number, settled: { value: boolean }): void {
-    if (this.#observeTerm(reply.followerTerm)) return;
-    const progress = this.#progress?.[follower];
-    if (progress === undefined || this.currentTerm !== term) return;
-    if (count > 0 && !settled.value) {
-      settled.value = true;
-      progress.inflight = Math.max(0, progress.inflight - 1);
-      progress.answeredSinceHeartbeat = true;
-    }
-    if (reply.success) {
-      if (progress.acknowledge(reply.matchIndex)) this.#advanceLeaderCommit();
-    } else if (!progress.reject(prevIndex, reply.matchIndex, epoch)) {
-      return;
-    }
-    if (this.#role === 'leader') this.#replicateTo(follower, progress);
-  }
-
-  /** Sends every follower what it can take now (after a proposal). */
-  #replicateToAll(): void {
-    const progress = this.#progress;
-    if (progress === undefined) return;
-    for (let peer = 0; peer < this.clusterSize; peer++) {
-      if (peer !== this.id) this.#replicateTo(peer, progress[peer] as FollowerProgress);
-    }
-  }
-
-  /** Sends entries from `nextIndex` while the in-flight limit allows. */
-  #replicateTo(peer: ServerId, progress: FollowerProgress): void {
-    const lastIndex = this.persistentState.currentLogIndex;
-    while (progress.nextIndex <= lastIndex && progress.canSend(this.#options.maxInflightMessages)) {
-      this.#sendEntries(peer, progress, lastIndex);
-    }
-  }
-
-  /** The heartbeat (§5.2): every follower hears from the leader, and lost messages are resent. */
-  #sendHeartbeats(): void {
-    this.#heartbeatDeadline = this.#options.clock() + this.#options.heartbeatTimeout;
-    const progress = this.#progress as FollowerProgress[];
-    const lastIndex = this.persistentState.currentLogIndex;
-    for (let peer = 0; peer < this.clusterSize; peer++) {
-      if (peer === this.id) continue;
-      const follower = progress[peer] as FollowerProgress;
-      if (follower.mode === 'probe') follower.inflight = 0; // resend the probe: it or its answer may be lost
-      else if (follower.inflight > 0 && !follower.answeredSinceHeartbeat) follower.resetToProbe();
-      follower.answeredSinceHeartbeat = false;
-      if (follower.nextIndex <= lastIndex && follower.canSend(this.#options.maxInflightMessages)) {
-        this.#sendEntries(peer, follower, lastIndex);
-      } else {
-        const prevIndex = follower.mode === 'probe' ? follower.nextIndex - 1 : follower.matchIndex;
-        this.#sendAppendEntries(peer, prevIndex, []);
-      }
-    }
-  }
-
-  /** Sends up to `maxEntriesPerMessage` entries from `nextIndex`; in replicate mode, advances `nextIndex` past them. */
-  #sendEntries(peer: ServerId, progress: FollowerProgress, lastIndex: LogIndex): void {
-    const from = progress.nextIndex;
-    const { maxEntriesPerMessage, maxBytesPerMessage, entrySize } = this.#options;
-    const entries = trimToByteBudget(readEntries(this.persistentState, from, Math.min(lastIndex, from + maxEntriesPerMessage - 1)), maxBytesPerMessage, entrySize);
-    const to = from + entries.length - 1;
-    progress.inflight++;
-    if (progress.mode === 'replicate') progress.nextIndex = to + 1;
-    this.#sendAppendEntries(peer, from - 1, entries);
-  }
-
-  #sendAppendEntries(peer: ServerId, prevIndex: LogIndex, entries: readonly LogEntry<T>[]): void {
-    const term = this.currentTerm;
-    const settled = { value: false };
-    const count = entries.length;
-    const epoch = this.#progress?.[peer]?.epoch ?? 0;
-    const message: AppendEntriesMessage<T> = {
-      type: 'appendEntries',
-      leaderTerm: term,
-      leaderId: this.id,
-      prevLogEntry: { index: prevIndex, term: termAt(this.persistentState, prevIndex) ?? 0 },
-      entries,
-      leaderCommitIndex: this.#commitIndex,
-      replyChannel: (reply) => {
-        validateAppendEntriesReply(reply, peer, term, prevIndex + count);
-        this.#events.run(() => this.#onAppendEntriesReply(reply, peer, term, prevIndex, count, epoch, settled));
-      },
-    };
-    this.#sync();
-    this.#options.messageChannel(peer, message);
-  }
-
-  // ---------------------------------------------------------------- commitment (§5.3, §5.4.2)
-
-  /** Commits the highest index held by a majority, but only if its entry is of the current term (Figure 8). */
-  #advanceLeaderCommit(): void {
-    const progress = this.#progress;
-    if (progress === undefined) return;
-    this.#sync();
-    const ownIndex = this.persistentState.currentLogIndex;
-    const majority = majorityMatchIndex(progress.map((p, id) => (id === this.id ? ownIndex : p.matchIndex)));
-    if (majority > this.#commitIndex && termAt(this.persistentState, majority) === this.currentTerm) {
-      this.#commitUpTo(majority);
-    }
-  }
-
-  #commitUpTo(index: LogIndex): void {
-    this.#commitIndex = index;
-    const entries = readEntries(this.persistentState, this.#lastApplied + 1, index);
-    this.#lastApplied = index;
-    this.#events.raise('committed', entries);
-  }
-
-  // ---------------------------------------------------------------- terms, roles, timers
-
-  /** Any message or reply of a later term: adopt the term and become a follower (§5.1). Returns whether it did. */
-  #observeTerm(term: Term): boolean {
-    if (term <= this.persistentState.currentTerm) return false;
-    this.persistentState.advanceToTerm(term);
-    this.#unsynced = true;
-    this.#stepDown();
-    this.#setLeader(undefined);
-    return true;
-  }
-
-  #stepDown(): void {
-    if (this.#role === 'follower') return;
-    this.#progress = undefined;
-    this.#electionDeadline = this.#newElectionDeadline();
-    this.#setRole('follower');
-  }
-
-  #setRole(role: ServerRole): void {
-    if (this.#role === role) return;
-    this.#role = role;
-    this.#events.raise('roleChange', role, this.currentTerm);
-  }
-
-  #setLeader(leaderId: ServerId | undefined): void {
-    if (this.#leaderId === leaderId) return;
-    this.#leaderId = leaderId;
-    this.#events.raise('leaderChange', leaderId, this.currentTerm);
-  }
-
-  #newElectionDeadline(): number {
-    const { clock, random, electionTimeout, electionTimeoutRange } = this.#options;
-    return clock() + electionTimeout + random() * electionTimeoutRange;
-  }
-
-  /** Makes buffered writes durable before anything that depends on them leaves the server. */
-  #sync(): void {
-    if (!this.#unsynced) return;
-    this.#unsynced = false;
-    this.persistentState.sync?.();
+    const state = this.#state;
+    return state.step(() => state.role.propose(data));
   }
 }

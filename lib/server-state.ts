@@ -1,0 +1,144 @@
+import type { EventEmitter } from 'eventemitter3';
+import { DeferredEvents } from './deferred-events';
+import { CandidateRole } from './election';
+import { FollowerRole } from './follower';
+import { LeaderRole } from './leader';
+import { RaftLog } from './log';
+import type { ResolvedServerOptions } from './options';
+import { Outbox } from './outbox';
+import type { LeaderState, ProposeBatchAppended, ProposeDelay, ProposeForward, ServerEvents, ServerRole } from './server';
+import type { ServerId, Term } from './types';
+
+/**
+ * What a server does in its current role. One object per role and term: the server swaps it
+ * on every change of role (and for every new election or leadership), so each handler does
+ * its role's job without asking which role it is in, and a callback that captured an old role
+ * object can tell it is out of date by comparing it with {@link ServerState.role}.
+ */
+export interface Role<T> {
+  /** The role's name, as {@link Server.role} reports it. */
+  readonly name: ServerRole;
+  /** The clock time at which {@link Role.tick} next has work. */
+  nextDeadline(): number;
+  /** Does what is due at `now`: start an election, or send heartbeats. */
+  tick(now: number): void;
+  /** The election timeout fired early (`triggerTimeout`). */
+  triggerTimeout(): void;
+  /** A heartbeat is asked for now (`triggerHeartbeat`). */
+  triggerHeartbeat(): void;
+  /** Appends and replicates a batch (leader), or says where to send it. */
+  propose(items: readonly T[]): ProposeBatchAppended | ProposeForward | ProposeDelay;
+  /**
+   * An AppendEntries of the current term arrived from `leaderId`. Returns whether this server
+   * now follows that leader (a candidate steps down; a leader refuses: two leaders in one
+   * term can only mean a faulty peer).
+   */
+  followLeader(leaderId: ServerId): boolean;
+  /** Figure 2's leader state, while leading. */
+  leaderState(): LeaderState | undefined;
+}
+
+/**
+ * The state one server's parts share: the options, the log, the outbox, the deferred events,
+ * the current role, the known leader and the election timer; and the transitions between
+ * roles. Terms are handled here and nowhere else: {@link ServerState.observeTerm} is the one
+ * place a server adopts a later term.
+ */
+export class ServerState<T> {
+  /** The checked options the server was built with. */
+  readonly options: ResolvedServerOptions<T>;
+  /** This server's id. */
+  readonly id: ServerId;
+  /** The log, with the commit and applied indices. */
+  readonly log: RaftLog<T>;
+  /** The only way out: messages and replies, each after a sync. */
+  readonly outbox: Outbox<T>;
+  /** Events raised during a call, emitted when its outermost step returns. */
+  readonly events: DeferredEvents<ServerEvents<T>>;
+  /** What this server does in its current role. */
+  role: Role<T>;
+  /** The leader known for the current term. */
+  leaderId: ServerId | undefined = undefined;
+  /** When a follower or candidate next starts an election, unless it hears from a leader. */
+  electionDeadline: number;
+
+  /** The state of a server starting as a follower; events are emitted on `emitter`. */
+  constructor(options: ResolvedServerOptions<T>, emitter: EventEmitter<ServerEvents<T>>) {
+    this.options = options;
+    this.id = options.id;
+    this.log = new RaftLog(options.persistentState);
+    this.outbox = new Outbox(options.persistentState, options.messageChannel);
+    this.events = new DeferredEvents(emitter);
+    this.electionDeadline = this.newElectionDeadline();
+    this.role = new FollowerRole(this);
+  }
+
+  /** The current term, from the persistent state. */
+  get currentTerm(): Term {
+    return this.log.store.currentTerm;
+  }
+
+  /** Runs one input's work; events it raises are emitted when the outermost step returns. */
+  step<R>(body: () => R): R {
+    return this.events.run(body);
+  }
+
+  /** Any message or reply of a later term: adopt the term and become a follower (§5.1). Returns whether it did. */
+  observeTerm(term: Term): boolean {
+    if (term <= this.currentTerm) return false;
+    this.log.store.advanceToTerm(term);
+    this.outbox.written();
+    this.becomeFollower();
+    this.setLeader(undefined);
+    return true;
+  }
+
+  /**
+   * Steps down to follower (from candidate or leader), with a fresh election timer unless
+   * `resetTimer` is false (the caller resets it itself).
+   */
+  becomeFollower(resetTimer = true): void {
+    if (this.role.name === 'follower') return;
+    if (resetTimer) this.electionDeadline = this.newElectionDeadline();
+    this.#setRole(new FollowerRole(this));
+  }
+
+  /** Becomes a candidate of a new election; its votes are asked by {@link CandidateRole.start}. */
+  becomeCandidate(): CandidateRole<T> {
+    const candidate = new CandidateRole(this);
+    this.#setRole(candidate);
+    return candidate;
+  }
+
+  /** Becomes the leader of the current term and asserts it at once with heartbeats. */
+  becomeLeader(): void {
+    const leader = new LeaderRole(this);
+    this.#setRole(leader);
+    this.setLeader(this.id);
+    leader.start();
+  }
+
+  /** Records the known leader of the current term, raising `leaderChange` when it changes. */
+  setLeader(leaderId: ServerId | undefined): void {
+    if (this.leaderId === leaderId) return;
+    this.leaderId = leaderId;
+    this.events.raise('leaderChange', leaderId, this.currentTerm);
+  }
+
+  /** A fresh election deadline: `clock() + electionTimeout + jitter`. */
+  newElectionDeadline(): number {
+    const { clock, random, electionTimeout, electionTimeoutRange } = this.options;
+    return clock() + electionTimeout + random() * electionTimeoutRange;
+  }
+
+  /** Restarts the election timer (a leader was heard from, or a vote was granted). */
+  resetElectionTimer(): void {
+    this.electionDeadline = this.newElectionDeadline();
+  }
+
+  #setRole(role: Role<T>): void {
+    const changed = role.name !== this.role.name;
+    this.role = role;
+    if (changed) this.events.raise('roleChange', role.name, this.currentTerm);
+  }
+}
