@@ -1,3 +1,30 @@
+/**
+ * Raft consensus in TypeScript. The package root `raft-ts` exports everything; three subpath
+ * entries export the same names in parts, so that a bundle takes only what it uses (and a
+ * browser bundle no Node.js module). The groups of this reference follow them.
+ *
+ * @groupDescription Core
+ * `raft-ts/core`: {@link Server}, {@link IPersistentState} and {@link InMemoryPersistentState},
+ * the messages and the quorum helpers. No Node.js module: bundles for a browser.
+ *
+ * @groupDescription Errors
+ * `raft-ts/core` (and the storage ones from `raft-ts/storage` too): every error extends
+ * {@link RaftError}.
+ *
+ * @groupDescription Storage
+ * `raft-ts/storage`: {@link FilePersistentState} and its codecs. Node.js 20.15 or later.
+ *
+ * @groupDescription Testing
+ * `raft-ts/testing`: {@link InMemoryCluster}, {@link InMemoryNetwork}, {@link seededRandom}.
+ * No Node.js module: bundles for a browser.
+ *
+ * @groupDescription Simulation
+ * `raft-ts/testing`: seeded fault schedules ({@link generateSchedule}), the simulator
+ * ({@link simulate}, {@link runSchedule}, {@link shrinkSchedule}) and the
+ * {@link SafetyChecker}, with the step types of a schedule.
+ *
+ * @module raft-ts
+ */
 export type { LogEntry, LogIndex, LogPosition, ServerId, Term } from './types';
 export { EMPTY_LOG_POSITION } from './types';
 export { ConfigurationError, InvalidArgumentError, InvalidMessageError, ListenerError, ProposalRefusedError, RaftError, ReentrancyError } from './errors';

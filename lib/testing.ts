@@ -1,0 +1,31 @@
+/**
+ * Test and learning tools, for any JavaScript runtime: {@link InMemoryCluster} on its locked
+ * {@link InMemoryNetwork} with a virtual clock, {@link seededRandom}, and the deterministic
+ * simulation ({@link simulate}, {@link SafetyChecker}, fault schedules, {@link shrinkSchedule}).
+ * Nothing here imports a Node.js module, so a bundler can build it for a browser.
+ *
+ * ```ts
+ * import { InMemoryCluster } from 'raft-ts/testing';
+ * import { Server } from 'raft-ts/core';
+ * ```
+ *
+ * The same names are exported by the package root `raft-ts` too.
+ * @module raft-ts/testing
+ */
+export { seededRandom } from './random';
+export type { InMemoryClusterOptions } from './cluster';
+export { InMemoryCluster } from './cluster';
+export type { AddressedMessage, DeliveryMode, UndeliveredMessage } from './network';
+export { InMemoryNetwork } from './network';
+export type { InvariantName, LogReader, Violation } from './simulation/invariants';
+export { SafetyChecker } from './simulation/invariants';
+export { ObservedPersistentState, checkCommitIndexes, logReader, observeServer } from './simulation/observe';
+export type {
+  AdvanceStep, DeliverStep, DropStep, DuplicateStep, ProposeStep, TimeoutStep, HeartbeatStep, CrashStep, RestartStep, PartitionStep, HealStep, IsolateLeaderStep, ReconnectAllStep, CutLinkStep, RestoreLinksStep, QuietStep,
+  FaultWeights,
+  ScheduleOptions,
+  SimulationEvent,
+} from './simulation/schedule';
+export { DEFAULT_FAULT_WEIGHTS, generateSchedule } from './simulation/schedule';
+export type { MessageLimits, SimulatedStateMachine, SimulationOptions, SimulationResult } from './simulation/simulator';
+export { describeMessage, limitsFor, runSchedule, scheduleFor, shrinkSchedule, simulate } from './simulation/simulator';
