@@ -1,7 +1,12 @@
 /**
  * `npm run bench [-- W1 W4 ...]`: runs the workloads in this process, several times each,
  * reports medians, and writes BENCHMARKS.md and bench/results.json (only when every
- * workload ran, so a filtered run never overwrites the full report).
+ * workload ran, so a filtered run never overwrites the full report). Arguments select
+ * workloads by name prefix: `npm run bench -- W1 W2 etcd` runs W1, W2 and the etcd raft peer.
+ *
+ * The etcd raft peer (etcd-W1, etcd-W2: bench/peers/etcd.ts) runs when Go and Debian's etcd
+ * sources are installed; otherwise it is recorded as skipped, with the reason, and the bench
+ * goes on.
  */
 import { execSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -9,6 +14,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { w1Serial, w4CatchUp, w5Floor, w6Memory, wBatched, type Figures } from './workloads';
 import { peerWorkloads } from './peers';
+import { ETCD_BUILD_COMMAND, etcdPeer, runEtcd } from './peers/etcd';
 import { storageThroughput, type StoreKind } from './storage';
 
 interface Workload {
@@ -16,14 +22,27 @@ interface Workload {
   readonly title: string;
   readonly repetitions: number;
   readonly run: () => Figures | Promise<Figures>;
+  /** An optional peer: skipped, with the reason, when unavailable (a string) or when it fails; never fails the bench. */
+  readonly optional?: { readonly group: string; readonly unavailable: () => string | undefined };
 }
+
+const ENTRIES = 200_000;
+const etcdOptional = {
+  group: 'etcd',
+  unavailable: (): string | undefined => {
+    const peer = etcdPeer();
+    return peer.available ? undefined : peer.reason;
+  },
+};
 
 const CATCH_UP_SIZES = [50_000, 100_000, 200_000, 400_000] as const;
 
 const workloads: Workload[] = [
   { name: 'W5', title: 'floor: entry objects appended to three plain arrays', repetitions: 7, run: () => w5Floor() },
   { name: 'W1', title: 'serial: 3 servers, 200,000 proposals, each committed before the next', repetitions: 5, run: () => w1Serial() },
+  { name: 'etcd-W1', title: "peer etcd raft (Go, 3 RawNodes, synchronous delivery) on W1's job: 200,000 proposals, each committed on the leader before the next", repetitions: 5, run: () => runEtcd('serial', ENTRIES), optional: etcdOptional },
   { name: 'W2', title: 'batched: 3 servers, 200,000 entries in batches of 100, committed on all', repetitions: 7, run: () => wBatched(3) },
+  { name: 'etcd-W2', title: "peer etcd raft on W2's job: 200,000 entries, one MsgProp of 100 at a time, committed on all", repetitions: 7, run: () => runEtcd('batched', ENTRIES), optional: etcdOptional },
   { name: 'W3', title: 'batched: 5 servers, 200,000 entries in batches of 100, committed on all', repetitions: 7, run: () => wBatched(5) },
   {
     name: 'W4',
@@ -68,9 +87,26 @@ function format(value: number): string {
 async function main(filters: readonly string[]): Promise<void> {
   const selected = workloads.filter((w) => filters.length === 0 || filters.some((f) => w.name.startsWith(f)));
   const results = new Map<string, Figures>();
+  const skipped = new Map<string, string>(); // group -> reason
   for (const workload of selected) {
+    const optional = workload.optional;
+    if (optional !== undefined && skipped.has(optional.group)) continue;
+    const reason = optional?.unavailable();
+    if (optional !== undefined && reason !== undefined) {
+      skipped.set(optional.group, reason);
+      console.log(`${optional.group}: skipped (${reason})`);
+      continue;
+    }
     const runs: Figures[] = [];
-    for (let k = 0; k < workload.repetitions; k++) runs.push(await workload.run());
+    try {
+      for (let k = 0; k < workload.repetitions; k++) runs.push(await workload.run());
+    } catch (error) {
+      if (optional === undefined) throw error;
+      const message = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
+      skipped.set(optional.group, `${workload.name} failed: ${message}`);
+      console.log(`${optional.group}: skipped (${workload.name} failed: ${message})`);
+      continue;
+    }
     const medians: Figures = {};
     for (const key of Object.keys(runs[0] ?? {})) medians[key] = median(runs.map((r) => r[key] as number));
     results.set(workload.name, medians);
@@ -92,9 +128,12 @@ async function main(filters: readonly string[]): Promise<void> {
     ['S file(100) / file(1): group commit', get('S-file-100', 'entriesPerSecond') / get('S-file-1', 'entriesPerSecond'), ''],
     ['W1 ours / peer', get('W1', 'commitsPerSecond') / get('W7-W1', 'entriesPerSecond'), '>= 10'],
     ['W2 ours / peer', get('W2', 'entriesPerSecond') / get('W7-W2', 'entriesPerSecond'), '>= 10'],
+    ['W1 ours / etcd raft (serial commits/s)', get('W1', 'commitsPerSecond') / get('etcd-W1', 'commitsPerSecond'), ''],
+    ['W2 ours / etcd raft (batched entries/s)', get('W2', 'entriesPerSecond') / get('etcd-W2', 'entriesPerSecond'), ''],
   ];
   console.log('');
   for (const [name, value, bar] of ratios) if (Number.isFinite(value)) console.log(`${name.padEnd(30)} ${value.toFixed(3)} ${bar}`);
+  for (const [group, reason] of skipped) console.log(`${group}: skipped (${reason})`);
 
   if (selected.length !== workloads.length) {
     console.log('\n(filtered run: BENCHMARKS.md and bench/results.json left as they were)');
@@ -102,9 +141,21 @@ async function main(filters: readonly string[]): Promise<void> {
   }
   const root = join(__dirname, '..');
   const machine = { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, date: new Date().toISOString() };
-  const json = { command: 'npm run bench', machine, workloads: Object.fromEntries(results), ratios: Object.fromEntries(ratios.map(([n, v]) => [n, v])) };
+  const etcd = etcdPeer();
+  const json = {
+    command: 'npm run bench',
+    machine,
+    workloads: Object.fromEntries(results),
+    ratios: Object.fromEntries(ratios.map(([n, v]) => [n, v])),
+    etcd: {
+      build: ETCD_BUILD_COMMAND,
+      runs: 'bench/peers/etcd/bin/etcd-peer -mode serial|batched -n 200000 -batch 100, once per repetition',
+      ...(etcd.available ? { go: etcd.go } : {}),
+      ...(skipped.has('etcd') ? { skipped: skipped.get('etcd') } : {}),
+    },
+  };
   writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
-  writeFileSync(join(root, 'BENCHMARKS.md'), render(results, ratios, machine, workloads));
+  writeFileSync(join(root, 'BENCHMARKS.md'), render(results, ratios, machine, workloads, skipped, etcd.available ? etcd.go : undefined));
   console.log('\nwrote BENCHMARKS.md and bench/results.json');
 }
 
@@ -113,6 +164,8 @@ function render(
   ratios: [string, number, string][],
   machine: { nproc: number; cpu: string; node: string; date: string },
   all: readonly Workload[],
+  skipped: ReadonlyMap<string, string>,
+  go: string | undefined,
 ): string {
   const lines: string[] = [];
   lines.push('# Benchmarks', '');
@@ -127,6 +180,25 @@ function render(
   }
   lines.push('', '## Ratios (same run)', '', '| ratio | value | bar |', '| --- | --- | --- |');
   for (const [name, value, bar] of ratios) lines.push(`| ${name} | ${Number.isFinite(value) ? value.toFixed(3) : 'n/a'} | ${bar} |`);
+  lines.push('', '## Beside etcd raft (same run)', '');
+  const etcdSkipped = skipped.get('etcd');
+  if (etcdSkipped !== undefined) {
+    lines.push(`etcd: skipped (${etcdSkipped}).`);
+  } else {
+    const cell = (name: string, key: string): string => format(results.get(name)?.[key] ?? NaN);
+    const ratio = (a: string, b: string, key: string): string => {
+      const value = (results.get(a)?.[key] ?? NaN) / (results.get(b)?.[key] ?? NaN);
+      return Number.isFinite(value) ? value.toFixed(3) : 'n/a';
+    };
+    lines.push(
+      `Command: \`npm run bench\` (or \`npm run bench -- W1 W2 etcd\` for these rows alone, which leaves this file as it is). The peer is built by \`${ETCD_BUILD_COMMAND}\`${go === undefined ? '' : ` (${go})`}.`,
+      '',
+      '| job | ours | etcd raft | ours / etcd |',
+      '| --- | --- | --- | --- |',
+      `| W1 serial, commits/s | ${cell('W1', 'commitsPerSecond')} | ${cell('etcd-W1', 'commitsPerSecond')} | ${ratio('W1', 'etcd-W1', 'commitsPerSecond')} |`,
+      `| W2 batched (100), entries/s | ${cell('W2', 'entriesPerSecond')} | ${cell('etcd-W2', 'entriesPerSecond')} | ${ratio('W2', 'etcd-W2', 'entriesPerSecond')} |`,
+    );
+  }
   lines.push('', readNotes());
   return `${lines.join('\n')}\n`;
 }
