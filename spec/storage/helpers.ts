@@ -116,12 +116,12 @@ export function flipByte(file: string, offset: number): void {
 /**
  * A "crash image" of a live store: a copy of its directory as the files are right now,
  * as another process would find it after this one died (buffered, unsynced writes of the
- * live store are not in the files). The LOCK file is copied too: it names this process,
- * which a new open treats as a stale lock of a dead instance.
+ * live store are not in the files). The LOCK is copied too: it names this process, which
+ * a new open of the copy (a directory not open in this process) treats as a dead lock.
  */
 export function crashImage(dir: string, label = 'crash'): string {
   const copy = tempDir(label);
-  for (const name of readdirSync(dir)) cpSync(join(dir, name), join(copy, name));
+  for (const name of readdirSync(dir)) cpSync(join(dir, name), join(copy, name), { recursive: true });
   return copy;
 }
 
