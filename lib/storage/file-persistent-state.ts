@@ -75,15 +75,18 @@ export class FilePersistentState<T> implements IPersistentState<T> {
    * reads back everything that was synced.
    * @throws {@link CorruptStateError} when a file is damaged (other than a torn tail).
    * @throws {@link StorageError} when the directory is open elsewhere or cannot be read or written.
-   * @throws {@link ConfigurationError} when an option is invalid.
+   * @throws {@link ConfigurationError} when `directory` is not a non-empty string (without NUL), `options` is
+   *   not an object, or an option is invalid (a `codec` without `encode` and `decode` functions,
+   *   a `maxSegmentBytes` that is not an integer >= 1024).
    */
   static open<T>(directory: string, options: FilePersistentStateOptions<T> = {}): FilePersistentState<T> {
-    if (typeof directory !== 'string' || directory.length === 0) throw new ConfigurationError('directory', directory, 'a path');
-    const codec = options.codec ?? (JSON_CODEC as Codec<T>);
+    if (typeof directory !== 'string' || directory.length === 0 || directory.includes('\0')) throw new ConfigurationError('directory', directory, 'a path');
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new ConfigurationError('options', options, 'an object');
+    const codec = options.codec === undefined ? (JSON_CODEC as Codec<T>) : options.codec;
     if (typeof codec !== 'object' || codec === null || typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
       throw new ConfigurationError('codec', codec, 'an object with encode and decode functions');
     }
-    const maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;
+    const maxSegmentBytes = options.maxSegmentBytes === undefined ? 64 * 1024 * 1024 : options.maxSegmentBytes;
     if (!Number.isSafeInteger(maxSegmentBytes) || maxSegmentBytes < 1024) throw new ConfigurationError('maxSegmentBytes', maxSegmentBytes, 'an integer >= 1024');
     const path = resolve(directory);
     io(path, () => {
