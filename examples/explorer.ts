@@ -4,11 +4,15 @@
  * Nothing moves unless you say so: you fire election timeouts and heartbeats, deliver or
  * drop messages one by one, propose values, move the virtual clock, crash and restart
  * servers, and after each command the explorer prints what happened and the whole state:
- * every server's role, term, vote, known leader, commit index and log, and every message
- * still waiting in the network.
+ * every server's role, term, vote, known leader, commit index and log, the partition if any,
+ * and every message still waiting in the network. The feed of a command shows each vote cast
+ * (a server that starts an election votes for itself, so a candidate that times out again
+ * and starts a new term shows up too), role and leader changes, commits and, for
+ * `deliver all`, each delivery.
  *
  * ```text
- * npx ts-node examples/explorer.ts [--servers N] [--seed S]
+ * npm run explorer -- [--servers N] [--seed S]
+ * npx ts-node examples/explorer.ts --help
  * printf 'timeout 0\ndeliver all\npropose x\nquit\n' | npx ts-node examples/explorer.ts
  * ```
  *
@@ -16,8 +20,11 @@
  * one before its output, and stops at `quit` or at the end of the input.
  */
 import * as readline from 'node:readline';
+import { parseArgs } from 'node:util';
 import {
+  ConfigurationError,
   InMemoryCluster,
+  InMemoryPersistentState,
   RaftError,
   type LogEntry,
   type Message,
@@ -29,7 +36,7 @@ import {
 
 /** Options of {@link createExplorer}. */
 export interface ExplorerOptions {
-  /** Number of servers in the cluster. @default 3 */
+  /** Number of servers in the cluster, 1 to {@link MAX_SERVERS}. @default 3 */
   readonly servers?: number;
   /** Seed of the cluster's election jitter: same seed and commands, same session. @default 1 */
   readonly seed?: number;
@@ -67,10 +74,16 @@ export const HELP = [
   '  advance <ms>          move the virtual clock forward, running every timer that falls due',
   '  crash <server>        stop the server; its messages in flight are lost, its persistent state kept',
   '  restart <server>      start a new server over the crashed one\'s persistent state',
+  '  partition <groups>    split the network, e.g. "partition 0,1 2,3,4": messages cross no group',
+  '                        boundary (a server named in no group is alone); replaces any partition',
+  '  heal                  remove the partition: every server reaches every other again',
   '  show                  print the screen again',
   '  help                  this text',
   '  quit                  leave (so does the end of the input)',
 ].join('\n');
+
+/** The largest cluster the explorer makes (the screen has one row per server). */
+export const MAX_SERVERS = 99;
 
 /** At most this many deliveries in one `deliver all`, in case the servers never go quiet. */
 export const DELIVER_ALL_LIMIT = 10_000;
@@ -109,11 +122,36 @@ interface Waiting {
  * ```
  */
 export function createExplorer(options: ExplorerOptions = {}): Explorer {
-  const cluster = InMemoryCluster.make<string>(options.servers ?? 3, { seed: options.seed ?? 1, delivery: 'manual' });
-  const size = cluster.clusterSize;
+  const servers = options.servers ?? 3;
+  const seed = options.seed ?? 1;
+  if (!Number.isSafeInteger(servers) || servers < 1 || servers > MAX_SERVERS) throw new ConfigurationError('servers', servers, `an integer from 1 to ${MAX_SERVERS}`);
+  if (!Number.isSafeInteger(seed)) throw new ConfigurationError('seed', seed, 'an integer');
   /** What happened during the current command: server events (`·`) and, for `deliver all`, each delivery (`▸`). */
   let events: string[] = [];
   let done = false;
+  /** The groups of the current partition, as given to `partition`; undefined when healed. */
+  let groups: ServerId[][] | undefined;
+
+  /**
+   * Each server's store reports the votes it records. A server that starts an election votes
+   * for itself, also when it is a candidate already (no role change then), so every new
+   * election shows in the feed.
+   */
+  class WatchedState extends InMemoryPersistentState<string> {
+    constructor(readonly id: ServerId) {
+      super();
+    }
+    override vote(candidate: ServerId): void {
+      super.vote(candidate);
+      events.push(
+        candidate === this.id
+          ? `  · server ${this.id} starts an election for term ${this.currentTerm} and votes for itself`
+          : `  · server ${this.id} votes for server ${candidate} in term ${this.currentTerm}`,
+      );
+    }
+  }
+  const cluster = InMemoryCluster.make<string>(servers, { seed, delivery: 'manual', persistentState: (id) => new WatchedState(id) });
+  const size = cluster.clusterSize;
 
   const watch = (server: Server<string>): void => {
     const id = server.id;
@@ -133,13 +171,14 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
     return all.sort((a, b) => a.id - b.id);
   };
 
-  const serverArg = (verb: string, args: readonly string[]): ServerId => {
-    const text = oneArg(verb, '<server>', args);
+  const serverId = (verb: string, text: string): ServerId => {
     if (!/^\d+$/.test(text)) throw new CommandError(`${verb}: expected a server id (an integer), got "${text}"`);
     const id = Number(text);
     if (id >= size) throw new CommandError(`${verb}: server ${id} is out of range: the servers are 0..${size - 1}`);
     return id;
   };
+
+  const serverArg = (verb: string, args: readonly string[]): ServerId => serverId(verb, oneArg(verb, '<server>', args));
 
   const messageArg = (verb: string, args: readonly string[]): Waiting => {
     const text = oneArg(verb, '<id>', args);
@@ -194,10 +233,33 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
       case 'advance': {
         const text = oneArg(verb, '<ms>', args);
         const ms = Number(text);
-        if (text.trim() === '' || Number.isNaN(ms)) throw new CommandError(`advance: expected a number of milliseconds, got "${text}"`);
+        if (text.trim() === '' || !Number.isFinite(ms) || ms < 0) throw new CommandError(`advance: expected a number of milliseconds >= 0, got "${text}"`);
         const from = cluster.now;
-        cluster.advance(ms); // the library refuses negative or infinite durations
+        cluster.advance(ms);
         return [`time ${formatNumber(from)} → ${formatNumber(cluster.now)} ms`];
+      }
+      case 'partition': {
+        if (args.length === 0) throw new CommandError('partition: missing <groups>, e.g. "partition 0,1 2" (servers named in no group are alone)');
+        const seen = new Set<ServerId>();
+        const parsed = args.map((group) =>
+          group.split(',').map((text) => {
+            const id = serverId(verb, text);
+            if (seen.has(id)) throw new CommandError(`partition: server ${id} is named twice`);
+            seen.add(id);
+            return id;
+          }),
+        );
+        cluster.partition(...parsed);
+        groups = parsed;
+        const alone = cluster.servers.map((server) => server.id).filter((id) => !seen.has(id));
+        return [`partitioned: ${formatPartition(parsed, alone)}`];
+      }
+      case 'heal': {
+        noArgs(verb, args);
+        const had = groups !== undefined;
+        cluster.heal();
+        groups = undefined;
+        return [had ? 'healed: every server reaches every other again' : 'no partition to heal'];
       }
       case 'crash': {
         const id = serverArg(verb, args);
@@ -273,6 +335,10 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
       ]);
     }
     lines.push(...table(rows));
+    if (groups !== undefined) {
+      const named = new Set(groups.flat());
+      lines.push(`partition: ${formatPartition(groups, cluster.servers.map((server) => server.id).filter((id) => !named.has(id)))}`);
+    }
     const messages = waiting();
     if (messages.length === 0) {
       lines.push('no message waiting');
@@ -303,13 +369,18 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
       if (verb === 'help' || verb === '?') return HELP;
       events = [];
       try {
+        const droppedBefore = cluster.network.droppedCount;
         const said = run(verb, args, rest);
+        // Messages sent across a partition are lost at once; the verbs that deliver, drop,
+        // crash or restart count their own losses.
+        const cut = cluster.network.droppedCount - droppedBefore;
+        if (cut > 0 && !['deliver', 'drop', 'crash', 'restart'].includes(verb)) events.push(`  · ${plural(cut, 'message')} lost: the partition cuts ${cut === 1 ? 'it' : 'them'} off`);
         const shown = events.length > FEED_SHOWN ? [...events.slice(0, FEED_SHOWN), `  … ${events.length - FEED_SHOWN} more`] : events;
         return [...said, ...shown, screen()].join('\n');
       } catch (error) {
         // A refused command changes nothing (the library's RaftErrors promise the same).
         if (error instanceof CommandError) return `error: ${error.message}`;
-        if (error instanceof RaftError) return `error: ${error.name}: ${error.message}`;
+        if (error instanceof RaftError) return `error: ${verb}: ${error.message}`;
         throw error;
       } finally {
         events = [];
@@ -377,6 +448,12 @@ function formatPropose(result: ProposeResult): string {
   }
 }
 
+/** Groups as `{0,1} {2,3,4}`, then the servers alone, e.g. `{0,1} {2} (alone: 3, 4)`. */
+function formatPartition(groups: readonly (readonly ServerId[])[], alone: readonly ServerId[]): string {
+  const text = groups.map((group) => `{${group.join(',')}}`).join(' ');
+  return alone.length === 0 ? text : `${text} (alone: ${alone.join(', ')})`;
+}
+
 /** An integer as is, anything else with one decimal. */
 function formatNumber(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
@@ -397,38 +474,75 @@ function table(rows: readonly string[][]): string[] {
 export interface CommandLine {
   readonly servers: number;
   readonly seed: number;
+  /** `--help` or `-h`: print {@link USAGE} and exit. */
+  readonly help: boolean;
 }
+
+/** What `--help` prints. */
+export const USAGE = [
+  'usage: npm run explorer -- [--servers N] [--seed S]',
+  '       npx ts-node examples/explorer.ts [--servers N] [--seed S]',
+  '',
+  'An interactive Raft cluster in manual delivery: nothing moves unless you say so. Type',
+  'commands (help lists them), or pipe them in, one per line.',
+  '',
+  'options:',
+  `  --servers N   number of servers, 1 to ${MAX_SERVERS} (default 3)`,
+  '  --seed S      seed of the election jitter, an integer: same seed and commands, same session (default 1)',
+  '  -h, --help    print this help and exit',
+].join('\n');
 
 /**
- * Parses `--servers N` and `--seed S` (also `--servers=N`).
- * @throws {@link Error} with a usage message when an option is unknown or not an integer.
+ * Parses `--servers N`, `--seed S` (also `--servers=N`) and `--help` with `node:util`'s
+ * `parseArgs`.
+ * @throws {@link Error} with a message for the user (naming the option, ending with a hint
+ * to `--help`) when an option is unknown, has no value or a bad one.
  */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
-  const values: Record<string, number> = { servers: 3, seed: 1 };
-  for (let k = 0; k < argv.length; k++) {
-    const arg = argv[k] ?? '';
-    const match = /^--(servers|seed)(?:=(.*))?$/.exec(arg);
-    if (match === null) throw new Error(`unknown option "${arg}"\n${USAGE}`);
-    const name = match[1] ?? '';
-    const text = match[2] ?? argv[++k];
-    if (text === undefined || !/^-?\d+$/.test(text)) throw new Error(`--${name} expects an integer, got ${text === undefined ? 'nothing' : `"${text}"`}\n${USAGE}`);
-    values[name] = Number(text);
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: { servers: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const refuse = (message: string): Error => new Error(`${message}\nrun with --help for usage`);
+  const values = { servers: 3, seed: 1, help: false };
+  for (const token of tokens) {
+    if (token.kind === 'positional') throw refuse(`unexpected argument "${token.value}"`);
+    if (token.kind !== 'option') continue;
+    if (token.name === 'help') {
+      if (token.value !== undefined) throw refuse(`${token.rawName} takes no value`);
+      values.help = true;
+      continue;
+    }
+    if (token.name !== 'servers' && token.name !== 'seed') throw refuse(`unknown option "${token.rawName}"`);
+    const text = token.value;
+    if (text === undefined || !/^-?\d+$/.test(text)) throw refuse(`${token.rawName} expects an integer, got ${text === undefined ? 'nothing' : `"${text}"`}`);
+    const value = Number(text);
+    if (token.name === 'servers' && (value < 1 || value > MAX_SERVERS)) throw refuse(`--servers must be from 1 to ${MAX_SERVERS}, got ${value}`);
+    if (!Number.isSafeInteger(value)) throw refuse(`${token.rawName} is too large: ${text}`);
+    values[token.name] = value;
   }
-  return { servers: values['servers'] ?? 3, seed: values['seed'] ?? 1 };
+  return values;
 }
-
-const USAGE = 'usage: ts-node examples/explorer.ts [--servers N] [--seed S]';
 
 /**
  * Runs the explorer on the process's stdin and stdout: reads one command per line, prints
  * each command's output, and returns at `quit` or at the end of the input. When stdin is
  * not a terminal the commands are echoed (`> command`) so that the output reads as a
- * transcript. Sets `process.exitCode` to 2 on bad command-line options.
+ * transcript. With `--help`, prints {@link USAGE} and returns. Sets `process.exitCode` to 2 on
+ * bad command-line options, after printing what is wrong.
  */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   let explorer: Explorer;
   try {
-    explorer = createExplorer(parseCommandLine(argv));
+    const options = parseCommandLine(argv);
+    if (options.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    explorer = createExplorer(options);
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 2;

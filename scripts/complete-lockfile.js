@@ -17,6 +17,7 @@
 'use strict';
 const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
+const { parseArgs } = require('node:util');
 
 const OS = ['darwin', 'win32', 'linux', 'android', 'freebsd', 'netbsd', 'openbsd', 'openharmony', 'sunos', 'aix'];
 const CPU = ['arm64', 'x64', 'ia32', 'arm', 'loong64', 'mips64el', 'ppc64', 's390x', 'riscv64'];
@@ -77,11 +78,31 @@ function completeLockfile(text) {
 
 module.exports = { completeLockfile, platformOf };
 
+const USAGE = `usage: node scripts/complete-lockfile.js [--check]   (also: npm run lockfile)
+
+Adds the platform builds that the registry lacks to package-lock.json and writes it in
+npm's own form. Run it after every npm install that changes the lock.
+
+options:
+  --check      change nothing; exit 1 if the lock needs this script
+  -h, --help   print this help and exit`;
+
 if (require.main === module) {
+  let options;
+  try {
+    options = parseArgs({ options: { check: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }).values;
+  } catch (error) {
+    console.error(`complete-lockfile: ${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (options.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const lockPath = join(__dirname, '..', 'package-lock.json');
   const before = readFileSync(lockPath, 'utf8');
   const { text, added } = completeLockfile(before);
-  if (process.argv.includes('--check')) {
+  if (options.check) {
     if (text !== before) {
       console.error(`complete-lockfile: package-lock.json needs \`node scripts/complete-lockfile.js\` (${added} platform entries missing${added === 0 ? '; npm formatting differs' : ''})`);
       process.exitCode = 1;

@@ -1,4 +1,4 @@
-import { createExplorer, parseCommandLine, summarize, type Explorer } from '../../examples/explorer';
+import { createExplorer, main, parseCommandLine, summarize, USAGE, type Explorer } from '../../examples/explorer';
 
 /** One server's row of the screen. */
 interface Row {
@@ -123,16 +123,80 @@ describe('examples/explorer', () => {
       ['propose', /propose: missing <value>/],
       ['advance', /advance: missing <ms>/],
       ['advance soon', /expected a number of milliseconds/],
-      ['advance -5', /^error: InvalidArgumentError: .*duration/], // refused by the library (a RaftError)
+      ['advance -5', /^error: advance: expected a number of milliseconds >= 0, got "-5"$/],
+      ['advance Infinity', /expected a number of milliseconds >= 0/],
       ['show me', /takes no argument/],
+      ['partition', /partition: missing <groups>, e\.g\. "partition 0,1 2"/],
+      ['partition 0,x 1', /partition: expected a server id \(an integer\), got "x"/],
+      ['partition 0,1 1,2', /partition: server 1 is named twice/],
+      ['partition 0,3', /partition: server 3 is out of range/],
+      ['heal now', /heal: takes no argument/],
     ];
     for (const [command, expected] of bad) {
       const out = explorer.execute(command);
       expect({ command, out }).toEqual({ command, out: expect.stringMatching(/^error: /) });
       expect(out).not.toContain('\n');
       expect(out).toMatch(expected);
+      // Messages for the user: no internal variable names (the library's are in backquotes).
+      expect(out).not.toMatch(/`|Error:/);
       expect(explorer.screen()).toBe(before);
     }
+  });
+
+  it('shows every new election in the feed, also a candidate timing out again (no role change)', () => {
+    let out = explorer.execute('timeout 0');
+    expect(out).toMatch(/server 0 starts an election for term 1 and votes for itself/);
+    expect(out).toMatch(/server 0 becomes candidate in term 1/);
+    out = explorer.execute('timeout 0'); // still a candidate: a new term, a new election
+    expect(out.split('\n')[0]).toBe('server 0 timed out');
+    expect(out).toMatch(/server 0 starts an election for term 2 and votes for itself/);
+    expect(row(out, 0)).toMatchObject({ role: 'candidate', term: '2', votedFor: '0' });
+    expect(waiting(out).map((m) => m.text)).toEqual(expect.arrayContaining(['0→1 RequestVote t2 last=(0,t0)', '0→2 RequestVote t2 last=(0,t0)']));
+    // The votes cast show too.
+    out = explorer.execute('deliver all');
+    expect(out).toMatch(/server 1 votes for server 0 in term 2/);
+    expect(out).toMatch(/server 0 becomes leader in term 2/);
+  });
+
+  it('partitions the network and heals it: the majority side elects, the old leader steps down after healing', () => {
+    const five = createExplorer({ servers: 5, seed: 3 });
+    five.execute('timeout 0');
+    let out = five.execute('deliver all');
+    expect(rows(out).map((r) => r.leader)).toEqual(['0', '0', '0', '0', '0']);
+
+    out = five.execute('partition 0,1 2,3,4');
+    expect(out.split('\n')[0]).toBe('partitioned: {0,1} {2,3,4}');
+    expect(out).toMatch(/^partition: \{0,1\} \{2,3,4\}$/m);
+
+    // A heartbeat from 0 reaches 1 only: the three others are lost when sent.
+    out = five.execute('heartbeat 0');
+    expect(out).toMatch(/· 3 messages lost: the partition cuts them off/);
+    expect(waiting(out).map((m) => m.text)).toEqual(['0→1 AppendEntries t1 prev=(0,t0) entries=[] commit=0']);
+    five.execute('deliver all');
+
+    // The majority side elects server 2 in term 2; server 0 still thinks it leads term 1.
+    five.execute('timeout 2');
+    out = five.execute('deliver all');
+    expect(out).toMatch(/server 2 becomes leader in term 2/);
+    expect(rows(out).map((r) => [r.role, r.term])).toEqual([
+      ['leader', '1'],
+      ['follower', '1'],
+      ['leader', '2'],
+      ['follower', '2'],
+      ['follower', '2'],
+    ]);
+
+    // A server named in no group is alone.
+    expect(five.execute('partition 0,1 2,3').split('\n')[0]).toBe('partitioned: {0,1} {2,3} (alone: 4)');
+
+    out = five.execute('heal');
+    expect(out.split('\n')[0]).toBe('healed: every server reaches every other again');
+    expect(out).not.toMatch(/^partition:/m);
+    expect(five.execute('heal').split('\n')[0]).toBe('no partition to heal');
+    five.execute('heartbeat 2');
+    out = five.execute('deliver all');
+    expect(out).toMatch(/server 0 becomes follower in term 2/);
+    expect(rows(out).map((r) => r.leader)).toEqual(['2', '2', '2', '2', '2']);
   });
 
   it('drops messages, advances time, proposes without a leader, crashes and restarts', () => {
@@ -219,11 +283,42 @@ describe('examples/explorer', () => {
     expect(text).toBe('AppendEntries t2 prev=(2,t1) entries=[3:t2=v0 4:t2=v1 …(6 more) 11:t2=v8 12:t2=v9] commit=2');
   });
 
-  it('parses --servers and --seed', () => {
-    expect(parseCommandLine([])).toEqual({ servers: 3, seed: 1 });
-    expect(parseCommandLine(['--servers', '5', '--seed=42'])).toEqual({ servers: 5, seed: 42 });
-    expect(() => parseCommandLine(['--servers'])).toThrow(/--servers expects an integer/);
-    expect(() => parseCommandLine(['--nodes', '3'])).toThrow(/unknown option/);
-    expect(() => createExplorer({ servers: 0 })).toThrow(/count/);
+  it('parses --servers, --seed and --help, and refuses the rest in words for the user', () => {
+    expect(parseCommandLine([])).toEqual({ servers: 3, seed: 1, help: false });
+    expect(parseCommandLine(['--servers', '5', '--seed=42'])).toEqual({ servers: 5, seed: 42, help: false });
+    expect(parseCommandLine(['--seed', '-7'])).toEqual({ servers: 3, seed: -7, help: false });
+    expect(parseCommandLine(['--help'])).toMatchObject({ help: true });
+    expect(parseCommandLine(['-h'])).toMatchObject({ help: true });
+    const refused: [string[], RegExp][] = [
+      [['--servers'], /^--servers expects an integer, got nothing\nrun with --help for usage$/],
+      [['--servers', 'five'], /^--servers expects an integer, got "five"/],
+      [['--servers', '0'], /^--servers must be from 1 to 99, got 0/],
+      [['--nodes', '3'], /^unknown option "--nodes"/],
+      [['extra'], /^unexpected argument "extra"/],
+      [['--help=yes'], /^--help takes no value/],
+    ];
+    for (const [argv, message] of refused) expect(() => parseCommandLine(argv)).toThrow(message);
+    expect(() => createExplorer({ servers: 0 })).toThrow('Expected `servers` to be an integer from 1 to 99, got 0');
+    expect(() => createExplorer({ seed: 0.5 })).toThrow(/`seed`/);
+  });
+
+  it('main prints the usage on --help and exits 0; on a bad option it says why on stderr and exits 2', async () => {
+    const written: { out: string; err: string } = { out: '', err: '' };
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((written.out += String(chunk)), true));
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((written.err += String(chunk)), true));
+    const exitCode = process.exitCode;
+    try {
+      await main(['--help']);
+      expect(written.out).toBe(`${USAGE}\n`);
+      expect(USAGE).toMatch(/--servers N[\s\S]*--seed S[\s\S]*-h, --help/);
+      expect(process.exitCode).toBe(exitCode);
+      await main(['--servers', 'many']);
+      expect(written.err).toBe('--servers expects an integer, got "many"\nrun with --help for usage\n');
+      expect(process.exitCode).toBe(2);
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+      process.exitCode = exitCode;
+    }
   });
 });
