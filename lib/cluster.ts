@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ConfigurationError } from './errors';
+import { InvalidArgumentError, ConfigurationError, describe } from './errors';
 import type { Message, Reply } from './messages';
 import { InMemoryNetwork, type DeliveryMode } from './network';
 import { SERVER_DEFAULTS } from './options';
@@ -38,7 +38,10 @@ export interface InMemoryClusterOptions<T = unknown> {
   entrySize?: (data: T) => number;
   /**
    * Builds server `id`'s persistent state, once per cluster (a restart reuses it). Use it to
-   * run the cluster on your own store or to observe every write.
+   * run the cluster on your own store or to observe every write. It must return a store
+   * (an object with the methods of {@link IPersistentState}) for every id: `make` throws
+   * {@link ConfigurationError} otherwise, rather than quietly giving the server a store that
+   * a restart would lose.
    * @default `() => new InMemoryPersistentState()`
    */
   persistentState?: (id: ServerId) => IPersistentState<unknown>;
@@ -67,9 +70,8 @@ export class InMemoryCluster<T> {
   readonly #states: IPersistentState<T>[];
   readonly #randoms: (() => number)[];
   readonly #running: boolean[];
-  /** Per server, the batches of committed entries as the events delivered them (flattened on demand). */
-  readonly #committed: LogEntry<T>[][][];
-  readonly #committedFlat: (LogEntry<T>[] | undefined)[];
+  /** Per server, every entry its current Server object emitted as committed, appended on each event. */
+  readonly #committed: LogEntry<T>[][];
   readonly #options: Required<Omit<InMemoryClusterOptions<T>, 'seed' | 'delivery' | 'persistentState' | 'entrySize'>> & Pick<InMemoryClusterOptions<T>, 'entrySize'>;
   #now = 0;
   #timersFired = 0;
@@ -103,11 +105,10 @@ export class InMemoryCluster<T> {
     this.network = new InMemoryNetwork<T>(count, delivery, { isRunning: (id) => this.#running[id] === true });
     const makeState = options.persistentState;
     if (makeState !== undefined && typeof makeState !== 'function') throw new ConfigurationError('persistentState', makeState, 'a function from server id to IPersistentState');
-    this.#states = Array.from({ length: count }, (_, id) => (makeState ? (makeState(id) as IPersistentState<T>) : new InMemoryPersistentState<T>()));
+    this.#states = Array.from({ length: count }, (_, id) => (makeState ? checkStore<T>(makeState(id), id) : new InMemoryPersistentState<T>()));
     this.#randoms = Array.from({ length: count }, (_, id) => seededRandom(deriveSeed(seed, id)));
     this.#running = Array.from({ length: count }, () => true);
     this.#committed = Array.from({ length: count }, () => []);
-    this.#committedFlat = Array.from({ length: count }, () => undefined);
     this.#servers = Array.from({ length: count }, (_, id) => this.#startServer(id));
   }
 
@@ -145,8 +146,10 @@ export class InMemoryCluster<T> {
   /**
    * Advances timer by timer until `predicate()` holds (returns true) or `maxMs` has passed
    * (returns false). Checks the predicate first, so it may return true without moving time.
+   * @throws {@link InvalidArgumentError} unless `predicate` is a function and `maxMs` a finite number `>= 0`.
    */
   runUntil(predicate: () => boolean, maxMs: number): boolean {
+    if (typeof predicate !== 'function') throw new InvalidArgumentError(`Expected a predicate function, got ${describe(predicate)}`);
     const end = this.#endOf(maxMs);
     if (predicate()) return true;
     while (this.#step(end)) {
@@ -173,8 +176,10 @@ export class InMemoryCluster<T> {
   /**
    * Proposes a batch to the current {@link InMemoryCluster.leader} (see {@link Server.proposeAll});
    * `delay` when there is none.
+   * @throws {@link InvalidArgumentError} unless `data` is an array.
    */
   proposeAll(data: readonly T[]): ProposeAllResult {
+    if (!Array.isArray(data)) throw new InvalidArgumentError(`Expected an array of proposals, got ${describe(data)}`);
     const leader = this.leader();
     return leader === undefined ? { type: 'delay' } : leader.proposeAll(data);
   }
@@ -215,10 +220,11 @@ export class InMemoryCluster<T> {
   partition(...groups: ServerId[][]): void {
     const seen = new Set<ServerId>();
     for (const group of groups) {
-      for (const id of group) {
-        this.#checkId(id);
-        if (seen.has(id)) throw new InvalidArgumentError(`Server ${id} is named in two groups of the partition`);
-        seen.add(id);
+      if (!Array.isArray(group)) throw new InvalidArgumentError(`Expected each group of the partition to be an array of server ids, got ${describe(group)}`);
+      for (const id of group as unknown[]) {
+        this.#checkId(id as ServerId);
+        if (seen.has(id as ServerId)) throw new InvalidArgumentError(`Server ${id} is named in two groups of the partition`);
+        seen.add(id as ServerId);
       }
     }
     this.network.setGroups(groups);
@@ -242,23 +248,20 @@ export class InMemoryCluster<T> {
     this.crash(id);
     this.#running[id] = true;
     this.#committed[id] = [];
-    this.#committedFlat[id] = undefined;
     this.#servers[id] = this.#startServer(id);
   }
 
   /**
    * Every entry server `id` has emitted as committed since its last (re)start, in index
-   * order. The array is a snapshot as of this call: call again to see later commits.
+   * order, in O(1): the cluster appends each `committed` event's entries to one array per
+   * server, and this returns that array as a read-only view, not a copy. The view grows as
+   * the server commits more; a restart starts a new array, so a view taken before it keeps
+   * the entries of the old `Server` object. Copy it (`[...cluster.committed(id)]`) to keep
+   * a snapshot, and do not modify it.
    */
   committed(id: ServerId): readonly LogEntry<T>[] {
     this.#checkId(id);
-    let flat = this.#committedFlat[id];
-    if (flat === undefined) {
-      flat = (this.#committed[id] as LogEntry<T>[][]).flat();
-      this.#committed[id] = [flat];
-      this.#committedFlat[id] = flat;
-    }
-    return flat;
+    return this.#committed[id] as LogEntry<T>[];
   }
 
   #startServer(id: ServerId): Server<T> {
@@ -272,9 +275,9 @@ export class InMemoryCluster<T> {
       messageChannel: (to, message) => this.#send(id, to, message),
       ...this.#options,
     });
+    const committed = this.#committed[id] as LogEntry<T>[];
     server.on('committed', (entries) => {
-      (this.#committed[id] as LogEntry<T>[][]).push(entries as LogEntry<T>[]);
-      this.#committedFlat[id] = undefined;
+      for (const entry of entries) committed.push(entry);
     });
     return server;
   }
@@ -312,7 +315,7 @@ export class InMemoryCluster<T> {
   }
 
   #endOf(ms: number): number {
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError(`Expected a duration in ms (a finite number >= 0), got ${String(ms)}`);
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError(`Expected a duration in ms (a finite number >= 0), got ${describe(ms)}`);
     return this.#now + ms;
   }
 
@@ -322,9 +325,21 @@ export class InMemoryCluster<T> {
 
   #checkId(id: ServerId): void {
     if (!Number.isSafeInteger(id) || id < 0 || id >= this.clusterSize) {
-      throw new InvalidArgumentError(`Expected a server id in [0, ${this.clusterSize}), got ${String(id)}`);
+      throw new InvalidArgumentError(`Expected a server id in [0, ${this.clusterSize}), got ${describe(id)}`);
     }
   }
+}
+
+/** The methods a persistent state must have; checked on what a `persistentState` factory returns. */
+const STORE_METHODS = ['advanceToTerm', 'incrementTerm', 'vote', 'getLogEntry', 'getLastLogEntry', 'appendToLog', 'truncateLog'] as const;
+
+/** What the `persistentState` factory returned for server `id`, checked to be a store. */
+function checkStore<T>(store: unknown, id: ServerId): IPersistentState<T> {
+  const candidate = store as Record<string, unknown> | null | undefined;
+  if (typeof candidate !== 'object' || candidate === null || STORE_METHODS.some((method) => typeof candidate[method] !== 'function')) {
+    throw new ConfigurationError(`persistentState(${id})`, store, 'an IPersistentState (an object with advanceToTerm, incrementTerm, vote, getLogEntry, getLastLogEntry, appendToLog and truncateLog)');
+  }
+  return store as IPersistentState<T>;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError, describe } from './errors';
 import type { Message, Reply } from './messages';
 import type { ServerId } from './types';
 
@@ -25,6 +25,109 @@ export interface AddressedMessage<T> extends UndeliveredMessage<T> {
 interface Envelope<T> extends AddressedMessage<T> {
   /** Hands the payload to its receiver; the network has already checked that it may. */
   readonly handOver: () => void;
+  /** Its place in {@link WaitingOrder} while it waits there, else -1. */
+  slot: number;
+}
+
+/**
+ * Every waiting message of a `'manual'` network in sending (id) order, with O(1) amortized
+ * access to the oldest and O(log n) access to the k-th: a Fenwick tree counts the occupied
+ * slots, so that removing a message from the middle leaves no hole to step over. Slots are
+ * handed out in sending order and renumbered (compacted) when they run out, which costs
+ * O(n) once per n insertions.
+ */
+class WaitingOrder<T> {
+  #slots: (Envelope<T> | undefined)[] = [];
+  #tree = new Int32Array(1);
+  #used = 0;
+  #head = 0;
+  #size = 0;
+
+  /** Number of waiting messages. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Adds `envelope` after every other (it has the highest id so far). */
+  push(envelope: Envelope<T>): void {
+    if (this.#used === this.#slots.length) this.#renumber();
+    envelope.slot = this.#used;
+    this.#slots[this.#used] = envelope;
+    this.#add(this.#used, 1);
+    this.#used++;
+    this.#size++;
+  }
+
+  /** Removes `envelope`, which must be in the order. */
+  remove(envelope: Envelope<T>): void {
+    this.#slots[envelope.slot] = undefined;
+    this.#add(envelope.slot, -1);
+    envelope.slot = -1;
+    this.#size--;
+  }
+
+  /** The oldest waiting message, in O(1) amortized. */
+  first(): Envelope<T> | undefined {
+    while (this.#head < this.#used && this.#slots[this.#head] === undefined) this.#head++;
+    return this.#slots[this.#head];
+  }
+
+  /** The `position`-th waiting message (0 = oldest), in O(log n). */
+  at(position: number): Envelope<T> | undefined {
+    if (position < 0 || position >= this.#size) return undefined;
+    if (position === 0) return this.first();
+    // Binary lifting over the Fenwick tree: the largest prefix holding `position` messages.
+    const tree = this.#tree;
+    let index = 0;
+    let remaining = position + 1;
+    for (let step = highestPowerOfTwo(tree.length - 1); step > 0; step >>= 1) {
+      const next = index + step;
+      if (next < tree.length && (tree[next] as number) < remaining) {
+        index = next;
+        remaining -= tree[next] as number;
+      }
+    }
+    return this.#slots[index]; // tree index `index + 1` is slot `index`
+  }
+
+  /** Every waiting message, oldest first. */
+  *values(): IterableIterator<Envelope<T>> {
+    for (let slot = this.#head; slot < this.#used; slot++) {
+      const envelope = this.#slots[slot];
+      if (envelope !== undefined) yield envelope;
+    }
+  }
+
+  #add(slot: number, delta: number): void {
+    const tree = this.#tree;
+    for (let index = slot + 1; index < tree.length; index += index & -index) tree[index] = (tree[index] as number) + delta;
+  }
+
+  /** Compacts the waiting messages into slots 0..size-1, with room for as many again, and rebuilds the tree in O(n). */
+  #renumber(): void {
+    const live = [...this.values()];
+    const capacity = Math.max(16, live.length * 2);
+    this.#slots = new Array<Envelope<T> | undefined>(capacity).fill(undefined);
+    const tree = new Int32Array(capacity + 1);
+    live.forEach((envelope, slot) => {
+      envelope.slot = slot;
+      this.#slots[slot] = envelope;
+      tree[slot + 1] = 1;
+    });
+    for (let index = 1; index <= capacity; index++) {
+      const parent = index + (index & -index);
+      if (parent <= capacity) tree[parent] = (tree[parent] as number) + (tree[index] as number);
+    }
+    this.#tree = tree;
+    this.#used = live.length;
+    this.#head = 0;
+  }
+}
+
+function highestPowerOfTwo(n: number): number {
+  let power = 1;
+  while (power * 2 <= n) power *= 2;
+  return n < 1 ? 0 : power;
 }
 
 /**
@@ -64,6 +167,9 @@ export class InMemoryNetwork<T> {
   readonly #fifo: Envelope<T>[] = [];
   #fifoHead = 0;
   readonly #waiting: Map<number, Envelope<T>>[];
+  readonly #order = new WaitingOrder<T>();
+  readonly #held: Map<number, Envelope<T>>[];
+  #heldCount = 0;
   #nextId = 1;
   #locked = false;
   #handingOver = false;
@@ -81,6 +187,7 @@ export class InMemoryNetwork<T> {
     this.delivery = delivery;
     this.#host = host;
     this.#waiting = Array.from({ length: clusterSize }, () => new Map());
+    this.#held = Array.from({ length: clusterSize }, () => new Map());
   }
 
   /** Messages handed over so far. */
@@ -94,7 +201,8 @@ export class InMemoryNetwork<T> {
   }
 
   /**
-   * In `'manual'` delivery, the messages and replies waiting for server `to`, oldest first.
+   * In `'manual'` delivery, the messages and replies waiting for server `to`, oldest first
+   * (held messages, see {@link InMemoryNetwork.hold}, are not listed).
    * Always empty in `'immediate'` delivery once a call has returned.
    * @throws {@link InvalidArgumentError} when `to` is not a server of the cluster.
    */
@@ -103,24 +211,38 @@ export class InMemoryNetwork<T> {
     return Array.from((this.#waiting[to] as Map<number, Envelope<T>>).values(), ({ id, from, message }) => ({ id, from, message }));
   }
 
-  /** In `'manual'` delivery, every waiting message of every server, oldest (lowest id) first. */
+  /** In `'manual'` delivery, every waiting message of every server, oldest (lowest id) first, in O(n). */
   allUndelivered(): readonly AddressedMessage<T>[] {
-    const all: AddressedMessage<T>[] = [];
-    for (const waiting of this.#waiting) for (const { id, from, to, message } of waiting.values()) all.push({ id, from, to, message });
-    return all.sort((a, b) => a.id - b.id);
+    return Array.from(this.#order.values(), addressed);
   }
 
-  /** Number of messages waiting in `'manual'` delivery, over all servers. */
+  /**
+   * In `'manual'` delivery, the `position`-th waiting message over all servers, oldest
+   * (lowest id) first: `undeliveredAt(k)` is `allUndelivered()[k]`, in O(log n) instead of
+   * O(n). `undefined` outside `0..undeliveredCount - 1`.
+   * @throws {@link InvalidArgumentError} unless `position` is an integer.
+   */
+  undeliveredAt(position: number): AddressedMessage<T> | undefined {
+    if (!Number.isSafeInteger(position)) throw new InvalidArgumentError(`Expected a position (an integer), got ${describe(position)}`);
+    const envelope = this.#order.at(position);
+    return envelope === undefined ? undefined : addressed(envelope);
+  }
+
+  /** Number of messages waiting in `'manual'` delivery, over all servers (held ones excluded), in O(1). */
   get undeliveredCount(): number {
-    let count = 0;
-    for (const waiting of this.#waiting) count += waiting.size;
-    return count;
+    return this.#order.size;
+  }
+
+  /** Number of messages held back with {@link InMemoryNetwork.hold}, over all servers. */
+  get heldCount(): number {
+    return this.#heldCount;
   }
 
   /**
    * Hands message `id` to server `to` now (and, in `'immediate'` mode, everything it causes).
-   * A message whose link was cut or whose receiver crashed since it was sent is lost instead.
-   * @throws {@link InvalidArgumentError} when no message `id` waits for `to`.
+   * The message may be waiting or held ({@link InMemoryNetwork.hold}). A message whose link
+   * was cut or whose receiver crashed since it was sent is lost instead.
+   * @throws {@link InvalidArgumentError} when no message `id` waits for `to` or is held for it.
    */
   deliver(to: ServerId, id: number): void {
     const envelope = this.#take(to, id);
@@ -128,8 +250,8 @@ export class InMemoryNetwork<T> {
   }
 
   /**
-   * Loses message `id` to server `to`.
-   * @throws {@link InvalidArgumentError} when no message `id` waits for `to`.
+   * Loses message `id` (waiting or held) to server `to`.
+   * @throws {@link InvalidArgumentError} when no message `id` waits for `to` or is held for it.
    */
   drop(to: ServerId, id: number): void {
     this.#take(to, id);
@@ -143,10 +265,34 @@ export class InMemoryNetwork<T> {
    */
   duplicate(to: ServerId, id: number): number {
     const original = this.#find(to, id);
-    const waiting = this.#waiting[to] as Map<number, Envelope<T>>;
-    const copy: Envelope<T> = { ...original, id: this.#nextId++ };
-    waiting.set(copy.id, copy);
+    const copy: Envelope<T> = { ...original, id: this.#nextId++, slot: -1 };
+    this.#enqueue(copy);
     return copy.id;
+  }
+
+  /**
+   * In `'manual'` delivery, holds waiting message `id` back: it leaves the lists of waiting
+   * messages (`undelivered`, `allUndelivered`, `undeliveredAt`, `undeliveredCount`) and
+   * stays in the network, as a message stuck in a router does, until {@link InMemoryNetwork.deliver}
+   * or {@link InMemoryNetwork.drop} names it. A crash of its sender or receiver loses it.
+   * @throws {@link InvalidArgumentError} when no message `id` waits for `to`.
+   */
+  hold(to: ServerId, id: number): void {
+    const envelope = this.#find(to, id);
+    this.#dequeue(envelope);
+    (this.#held[to] as Map<number, Envelope<T>>).set(id, envelope);
+    this.#heldCount++;
+  }
+
+  /**
+   * Whether message `id` to server `to` is held back ({@link InMemoryNetwork.hold}): false
+   * once it was delivered, dropped or lost.
+   * @throws {@link InvalidArgumentError} when `to` is not a server of the cluster or `id` not an integer.
+   */
+  isHeld(to: ServerId, id: number): boolean {
+    this.#checkServer(to);
+    checkMessageId(id);
+    return (this.#held[to] as Map<number, Envelope<T>>).has(id);
   }
 
   /** Cuts the one-way link from `from` to `to` (messages the other way still pass) until {@link InMemoryNetwork.restoreLink}. */
@@ -171,6 +317,7 @@ export class InMemoryNetwork<T> {
   /**
    * Calls `listener` with every message or reply just before it is handed over, for
    * counting, tracing or drawing. Returns a function that removes the listener.
+   * @throws {@link InvalidArgumentError} unless `listener` is a function.
    *
    * @example
    * ```ts
@@ -179,17 +326,21 @@ export class InMemoryNetwork<T> {
    * ```
    */
   tap(listener: (message: AddressedMessage<T>) => void): () => void {
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`Expected a listener function, got ${describe(listener)}`);
     this.#taps = [...this.#taps, listener];
     return () => {
       this.#taps = this.#taps.filter((l) => l !== listener);
     };
   }
 
-  /** Whether a message from `from` to `to` would cross the network now. */
+  /**
+   * Whether a message from `from` to `to` would cross the network now.
+   * @throws {@link InvalidArgumentError} when either is not a server of the cluster.
+   */
   isConnected(from: ServerId, to: ServerId): boolean {
-    if (this.#isolated.has(from) || this.#isolated.has(to)) return false;
-    if (this.#cutLinks.size > 0 && this.#cutLinks.has(from * this.#clusterSize + to)) return false;
-    return this.#groupOf === undefined || this.#groupOf[from] === this.#groupOf[to];
+    this.#checkServer(from);
+    this.#checkServer(to);
+    return this.#connected(from, to);
   }
 
   /**
@@ -261,7 +412,7 @@ export class InMemoryNetwork<T> {
     this.#groupOf = undefined;
   }
 
-  /** @internal Loses every message to or from `id` (it crashed). */
+  /** @internal Loses every message to or from `id` (it crashed), held ones included. */
   purge(id: ServerId): void {
     for (let k = this.#fifoHead; k < this.#fifo.length; k++) {
       const envelope = this.#fifo[k] as Envelope<T>;
@@ -271,9 +422,18 @@ export class InMemoryNetwork<T> {
       }
     }
     for (const waiting of this.#waiting) {
-      for (const [key, envelope] of waiting) {
+      for (const envelope of waiting.values()) {
         if (envelope.from === id || envelope.to === id) {
-          waiting.delete(key);
+          this.#dequeue(envelope);
+          this.#dropped++;
+        }
+      }
+    }
+    for (const held of this.#held) {
+      for (const [key, envelope] of held) {
+        if (envelope.from === id || envelope.to === id) {
+          held.delete(key);
+          this.#heldCount--;
           this.#dropped++;
         }
       }
@@ -285,17 +445,35 @@ export class InMemoryNetwork<T> {
       this.#dropped++;
       return;
     }
-    const envelope: Envelope<T> = { id: this.#nextId++, from, to, message, handOver };
+    const envelope: Envelope<T> = { id: this.#nextId++, from, to, message, handOver, slot: -1 };
     if (this.delivery === 'manual') {
-      (this.#waiting[to] as Map<number, Envelope<T>>).set(envelope.id, envelope);
+      this.#enqueue(envelope);
     } else {
       this.#fifo.push(envelope);
       if (!this.#locked) this.run(() => undefined);
     }
   }
 
+  /** Adds a message to the waiting lists (its id is the highest so far). */
+  #enqueue(envelope: Envelope<T>): void {
+    (this.#waiting[envelope.to] as Map<number, Envelope<T>>).set(envelope.id, envelope);
+    this.#order.push(envelope);
+  }
+
+  /** Takes a message off the waiting lists. */
+  #dequeue(envelope: Envelope<T>): void {
+    (this.#waiting[envelope.to] as Map<number, Envelope<T>>).delete(envelope.id);
+    this.#order.remove(envelope);
+  }
+
+  #connected(from: ServerId, to: ServerId): boolean {
+    if (this.#isolated.has(from) || this.#isolated.has(to)) return false;
+    if (this.#cutLinks.size > 0 && this.#cutLinks.has(from * this.#clusterSize + to)) return false;
+    return this.#groupOf === undefined || this.#groupOf[from] === this.#groupOf[to];
+  }
+
   #mayPass(from: ServerId, to: ServerId): boolean {
-    return this.#host.isRunning(from) && this.#host.isRunning(to) && this.isConnected(from, to);
+    return this.#host.isRunning(from) && this.#host.isRunning(to) && this.#connected(from, to);
   }
 
   #handOver(envelope: Envelope<T>): void {
@@ -333,22 +511,43 @@ export class InMemoryNetwork<T> {
     this.#fifoHead = 0;
   }
 
+  /** The waiting message `id` to `to`. */
   #find(to: ServerId, id: number): Envelope<T> {
     this.#checkServer(to);
+    checkMessageId(id);
     const envelope = (this.#waiting[to] as Map<number, Envelope<T>>).get(id);
     if (envelope === undefined) throw new InvalidArgumentError(`No undelivered message ${id} waits for server ${to}`);
     return envelope;
   }
 
+  /** Takes the waiting or held message `id` to `to` out of the network. */
   #take(to: ServerId, id: number): Envelope<T> {
-    const envelope = this.#find(to, id);
-    (this.#waiting[to] as Map<number, Envelope<T>>).delete(id);
-    return envelope;
+    this.#checkServer(to);
+    checkMessageId(id);
+    const held = this.#held[to] as Map<number, Envelope<T>>;
+    const envelope = held.get(id);
+    if (envelope !== undefined) {
+      held.delete(id);
+      this.#heldCount--;
+      return envelope;
+    }
+    const waiting = this.#find(to, id);
+    this.#dequeue(waiting);
+    return waiting;
   }
 
   #checkServer(id: ServerId): void {
     if (!Number.isSafeInteger(id) || id < 0 || id >= this.#clusterSize) {
-      throw new InvalidArgumentError(`Expected a server id in [0, ${this.#clusterSize}), got ${String(id)}`);
+      throw new InvalidArgumentError(`Expected a server id in [0, ${this.#clusterSize}), got ${describe(id)}`);
     }
   }
+}
+
+/** The public view of a message in the network. */
+function addressed<T>({ id, from, to, message }: Envelope<T>): AddressedMessage<T> {
+  return { id, from, to, message };
+}
+
+function checkMessageId(id: number): void {
+  if (!Number.isSafeInteger(id)) throw new InvalidArgumentError(`Expected a message id (an integer), got ${describe(id)}`);
 }

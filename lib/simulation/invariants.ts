@@ -8,6 +8,8 @@ export type InvariantName =
   | 'stateMachineSafety'
   | 'commitIndexMonotonic'
   | 'durableCommits'
+  | 'durableMajority'
+  | 'noException'
   | 'liveness';
 
 /** A broken invariant: which one, and what was seen. */
@@ -16,6 +18,14 @@ export interface Violation {
   readonly invariant: InvariantName;
   /** What was observed, in words, with server ids, terms and indices. */
   readonly message: string;
+}
+
+/** Reads the durable image of every store (see {@link SafetyChecker.watchStores}). */
+export interface DurableStores<T> {
+  /** Number of servers in the cluster. */
+  readonly servers: number;
+  /** The entry server `server`'s store holds durably (synced) at `index`, if any. */
+  durableEntry(server: ServerId, index: LogIndex): LogEntry<T> | undefined;
 }
 
 /** Reads one server's log, for checks that look at a whole prefix. */
@@ -41,6 +51,9 @@ export interface LogReader<T> {
  * - commitIndex never decreases within one Server object.
  * - Durable commits: a store never drops an entry that a server over it had committed,
  *   by truncation or across a restart.
+ * - Durable majority (once {@link SafetyChecker.watchStores} is called): at its first
+ *   commit, an entry is held durably (synced) by the stores of a majority of the servers.
+ * - No exception (reported by {@link runSchedule}): no call into the cluster throws.
  *
  * @example
  * ```ts
@@ -58,6 +71,7 @@ export class SafetyChecker<T> {
   readonly #nextCommit = new WeakMap<object, LogIndex>();
   readonly #commitIndex = new WeakMap<object, LogIndex>();
   readonly #durableCommit: LogIndex[] = [];
+  #stores: DurableStores<T> | undefined;
   #violation: Violation | undefined;
 
   /** @param key - how to compare entry data; by default its JSON text. */
@@ -78,6 +92,15 @@ export class SafetyChecker<T> {
   /** Number of terms that had a leader. */
   get leaderTerms(): number {
     return this.#leaders.size;
+  }
+
+  /**
+   * Turns on the Durable Majority check: from now on, each index committed for the first
+   * time must be held, with the same term and data, by the durable image of a majority of
+   * `stores` (O(servers) per committed entry).
+   */
+  watchStores(stores: DurableStores<T>): void {
+    this.#stores = stores;
   }
 
   /** Records a violation found elsewhere (such as liveness), unless one is already kept. */
@@ -142,6 +165,7 @@ export class SafetyChecker<T> {
       const known = this.#committed[entry.index - 1];
       if (known === undefined) {
         this.#committed.push({ term: entry.term, key });
+        if (!this.#heldByMajority(entry, key, server)) return;
       } else if (known.term !== entry.term || known.key !== key) {
         this.report(
           'stateMachineSafety',
@@ -162,6 +186,24 @@ export class SafetyChecker<T> {
       return;
     }
     this.#commitIndex.set(serverObject, commitIndex);
+  }
+
+  /** Durable Majority for an entry committed for the first time; false (and reported) when it fails. */
+  #heldByMajority(entry: LogEntry<T>, key: string, committer: ServerId): boolean {
+    const stores = this.#stores;
+    if (stores === undefined) return true;
+    const holders: ServerId[] = [];
+    for (let server = 0; server < stores.servers; server++) {
+      const held = stores.durableEntry(server, entry.index);
+      if (held !== undefined && held.term === entry.term && this.#key(held.data) === key) holders.push(server);
+    }
+    const majority = Math.floor(stores.servers / 2) + 1;
+    if (holders.length >= majority) return true;
+    this.report(
+      'durableMajority',
+      `server ${committer} committed entry ${entry.index} (term ${entry.term}, ${key}) while only ${holders.length} of ${stores.servers} stores held it durably (${holders.length === 0 ? 'none' : `servers ${holders.join(', ')}`}); a majority is ${majority}`,
+    );
+    return false;
   }
 
   /** Server `server` restarted over a store with this log: it must still hold what it had committed. */

@@ -13,6 +13,7 @@ export type SimulationEvent =
   | DeliverStep
   | DropStep
   | DuplicateStep
+  | HoldStep
   | ProposeStep
   | TimeoutStep
   | HeartbeatStep
@@ -58,6 +59,20 @@ export interface DuplicateStep {
   readonly pick: number;
 }
 
+/**
+ * Holds one waiting message back across several elections, then delivers it (unless a
+ * crash of its sender or receiver lost it meanwhile): a reply from an earlier term reaching
+ * a leader of a later one, say. Messages still held when the faults stop are delivered then.
+ */
+export interface HoldStep {
+  /** Which kind of step. */
+  readonly type: 'hold';
+  /** Which waiting message: a number in `[0, 1)` over the list of waiting messages, oldest first. */
+  readonly pick: number;
+  /** How many more terms must elect a leader before the message is delivered (at least 1). */
+  readonly elections: number;
+}
+
 /** A client proposes value number `value` to whichever server leads now. */
 export interface ProposeStep {
   /** Which kind of step. */
@@ -82,20 +97,27 @@ export interface HeartbeatStep {
   readonly server: ServerId;
 }
 
-/** Crashes a server: its messages in flight are lost, its persistent state is kept. */
+/**
+ * Crashes a server: its messages in flight are lost, and so are the writes its store took
+ * since its last `sync()` (on a {@link SimulatedDiskState}), but for a prefix when `keep > 0`.
+ */
 export interface CrashStep {
   /** Which kind of step. */
   readonly type: 'crash';
   /** The server acted on. */
   readonly server: ServerId;
+  /** The torn write: which share of the unsynced writes survives, see {@link SimulatedDiskState.crash}. @default 0 */
+  readonly keep?: number;
 }
 
-/** Restarts a server over its persistent state (crashing it first if it runs). */
+/** Restarts a server over its persistent state (crashing it first, as a {@link CrashStep} does, if it runs). */
 export interface RestartStep {
   /** Which kind of step. */
   readonly type: 'restart';
   /** The server acted on. */
   readonly server: ServerId;
+  /** When the server runs: the share of its unsynced writes that survive the crash, as in {@link CrashStep}. @default 0 */
+  readonly keep?: number;
 }
 
 /** Splits the network into groups. */
@@ -159,6 +181,7 @@ export const DEFAULT_FAULT_WEIGHTS: FaultWeights = Object.freeze({
   quiet: 5,
   drop: 4,
   duplicate: 3,
+  hold: 1,
   timeout: 2,
   heartbeat: 1,
   crash: 1.5,
@@ -218,13 +241,16 @@ export function generateSchedule(seed: number, options: ScheduleOptions): Simula
       case 'drop':
       case 'duplicate':
         return { type: kind, pick: pick() };
+      case 'hold':
+        return { type: 'hold', pick: random(), elections: 1 + Math.floor(random() * 3) };
       case 'propose':
         return { type: 'propose', value: ++proposals };
       case 'timeout':
       case 'heartbeat':
+        return { type: kind, server: server() };
       case 'crash':
       case 'restart':
-        return { type: kind, server: server() };
+        return { type: kind, server: server(), keep: random() < 0.5 ? 0 : random() };
       case 'partition':
         return { type: 'partition', groups: randomGroups() };
       case 'cutLink': {

@@ -5,8 +5,9 @@ import type { IPersistentState } from '../persistent-state';
 import type { Server } from '../server';
 import { deriveSeed, seededRandom } from '../random';
 import type { LogIndex, ServerId, Term } from '../types';
+import { SimulatedDiskState } from './disk';
 import { SafetyChecker, type Violation } from './invariants';
-import { ObservedPersistentState, checkCommitIndexes, logReader, observeServer } from './observe';
+import { checkCommitIndexes, logReader, observeServer } from './observe';
 import { generateSchedule, type FaultWeights, type SimulationEvent } from './schedule';
 
 /**
@@ -39,23 +40,29 @@ export interface SimulationOptions<T> {
   /**
    * Message limits of the servers. By default they are drawn from the seed, from 1 to 100
    * entries per message and from 1 to 64 messages in flight, so that small batches (which
-   * expose commit-rule bugs) are exercised as well as large ones.
+   * expose commit-rule bugs) are exercised as well as large ones. A limit given here
+   * replaces the drawn one; the other is still drawn.
    */
-  readonly limits?: MessageLimits;
+  readonly limits?: Partial<MessageLimits>;
   /** Receives a line per step describing what happened (for `--trace`). */
   readonly trace?: (line: string) => void;
   /**
    * Builds server `id`'s store, once (a restart reuses it): to run the simulation on your own
    * store, or on a deliberately faulty one. It should report to `checker` as
    * {@link ObservedPersistentState} does (wrap one) so that Log Matching and durable commits
-   * are checked. @default `(id, checker) => new ObservedPersistentState(id, checker)`
+   * are checked. A {@link SimulatedDiskState} (or a subclass) loses its unsynced writes at
+   * each crash and is counted by its durable image for Durable Majority; any other store
+   * keeps everything and is counted by its log.
+   * @default `(id, checker) => new SimulatedDiskState(id, checker)`
    */
   readonly persistentState?: (id: ServerId, checker: SafetyChecker<T>) => IPersistentState<T>;
   /** Called with a server's store right after the cluster restarted it (a test hook, to plant a fault). */
   readonly onRestart?: (id: ServerId, state: IPersistentState<T>) => void;
   /** Whether to check liveness once the schedule is over. @default true */
   readonly checkLiveness?: boolean;
-  /** Called at the end with the cluster and the checker, to look at what happened. */
+  /** Called with the cluster and the checker once they are built, before the first step (to tap the network, say). */
+  readonly onStart?: (cluster: InMemoryCluster<T>, checker: SafetyChecker<T>) => void;
+    /** Called at the end with the cluster and the checker, to look at what happened. */
   readonly onEnd?: (cluster: InMemoryCluster<T>, checker: SafetyChecker<T>) => void;
 }
 
@@ -85,7 +92,7 @@ export interface MessageLimits {
   readonly maxInflightMessages: number;
 }
 
-/** The message limits {@link runSchedule} uses for `seed` unless told otherwise. */
+/** The message limits {@link runSchedule} uses for `seed` unless told otherwise (see {@link SimulationOptions.limits}). */
 export function limitsFor(seed: number): MessageLimits {
   const random = seededRandom(deriveSeed(seed, 0x11e5));
   const entries = [1, 2, 3, 100] as const;
@@ -97,6 +104,14 @@ export function limitsFor(seed: number): MessageLimits {
 }
 
 const QUIET_STEP_MS = 10;
+/** A message held back by a {@link HoldStep}: delivered once `leaderTerms` reaches `until`. */
+interface HeldMessage {
+  readonly to: ServerId;
+  readonly id: number;
+  readonly until: number;
+  readonly what: string;
+}
+
 const DELIVERY_BOUND = 100_000;
 
 /**
@@ -104,6 +119,8 @@ const DELIVERY_BOUND = 100_000;
  * {@link SafetyChecker} at every write, commit and election, and commitIndex after every
  * step; then stops the faults and checks liveness: within `livenessBoundMs` a leader is
  * elected and a fresh proposal, with every entry before it, is committed on all servers.
+ * A call that throws ends the run with a `noException` violation naming the step and the
+ * error (and the run can be shrunk like any other).
  * Deterministic: the same schedule, seed and options give the same result.
  */
 export function runSchedule<T = string>(schedule: readonly SimulationEvent[], seed: number, options: SimulationOptions<T> = {}): SimulationResult {
@@ -111,7 +128,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
   const value = options.value ?? ((n: number) => `v${n}` as unknown as T);
   const checker = new SafetyChecker<T>(options.key);
   const trace = options.trace;
-  const limits = options.limits ?? limitsFor(seed);
+  const limits = { ...limitsFor(seed), ...options.limits };
   const stores: IPersistentState<T>[] = [];
   const cluster = InMemoryCluster.make<T>(servers, {
     seed,
@@ -119,7 +136,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     maxEntriesPerMessage: limits.maxEntriesPerMessage,
     maxInflightMessages: limits.maxInflightMessages,
     persistentState: (id) => {
-      const store = options.persistentState?.(id, checker) ?? new ObservedPersistentState<T>(id, checker);
+      const store = options.persistentState?.(id, checker) ?? new SimulatedDiskState<T>(id, checker);
       stores[id] = store;
       return store as IPersistentState<unknown>;
     },
@@ -135,18 +152,27 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     }
   };
   cluster.servers.forEach(watch);
+  checker.watchStores({
+    servers,
+    durableEntry: (id, index) => {
+      const store = stores[id] as IPersistentState<T>;
+      return store instanceof SimulatedDiskState ? (store as SimulatedDiskState<T>).durableEntry(index) : store.getLogEntry(index);
+    },
+  });
   const isolated = new Set<ServerId>();
+  const held: HeldMessage[] = [];
+  options.onStart?.(cluster, checker);
   let steps = 0;
   let delivered = 0;
 
   const say = (line: string): void => trace?.(`t=${cluster.now.toFixed(1).padStart(8)}  ${line}`);
   const pickMessage = (pick: number): AddressedMessage<T> | undefined => {
-    const waiting = cluster.network.allUndelivered();
-    return waiting[Math.min(waiting.length - 1, Math.floor(pick * waiting.length))];
+    const count = cluster.network.undeliveredCount;
+    return count === 0 ? undefined : cluster.network.undeliveredAt(Math.min(count - 1, Math.floor(pick * count)));
   };
   const deliverAll = (): void => {
-    for (let bound = 0; bound < DELIVERY_BOUND && cluster.network.undeliveredCount > 0 && checker.violation === undefined; bound++) {
-      const next = cluster.network.allUndelivered()[0];
+    for (let bound = 0; bound < DELIVERY_BOUND && checker.violation === undefined; bound++) {
+      const next = cluster.network.undeliveredAt(0);
       if (next === undefined) break;
       cluster.network.deliver(next.to, next.id);
       delivered++;
@@ -161,6 +187,31 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
       if (until?.()) return true;
       if (cluster.now >= end) return false;
       cluster.advance(Math.min(QUIET_STEP_MS, end - cluster.now));
+      checkCommitIndexes(cluster, checker);
+    }
+  };
+  /** Crashes server `id` if it runs: the cluster stops it, its store loses its unsynced writes. */
+  const crash = (id: ServerId, keep: number | undefined): string => {
+    if (!cluster.isRunning(id)) return '';
+    cluster.crash(id);
+    const store = stores[id];
+    if (!(store instanceof SimulatedDiskState)) return '';
+    const { lost, kept } = store.crash(keep ?? 0);
+    return lost + kept === 0 ? '' : ` (unsynced writes: ${lost} lost, ${kept} kept)`;
+  };
+  /** Delivers the held messages whose time has come (all of them when `all`). */
+  const release = (all: boolean): void => {
+    for (let k = 0; k < held.length && checker.violation === undefined; ) {
+      const message = held[k] as HeldMessage;
+      if (!all && checker.leaderTerms < message.until) {
+        k++;
+        continue;
+      }
+      held.splice(k, 1);
+      if (!cluster.network.isHeld(message.to, message.id)) continue; // lost in a crash
+      cluster.network.deliver(message.to, message.id);
+      delivered++;
+      say(`release held #${message.id} ${message.what}`);
       checkCommitIndexes(cluster, checker);
     }
   };
@@ -194,6 +245,15 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
         say(`${event.type} #${chosen.id} ${chosen.from}→${chosen.to} ${describeMessage(chosen.message)}`);
         break;
       }
+      case 'hold': {
+        const chosen = pickMessage(event.pick);
+        if (chosen === undefined) break;
+        cluster.network.hold(chosen.to, chosen.id);
+        const what = `${chosen.from}→${chosen.to} ${describeMessage(chosen.message)}`;
+        held.push({ to: chosen.to, id: chosen.id, until: checker.leaderTerms + Math.max(1, event.elections), what });
+        say(`hold #${chosen.id} ${what} for ${event.elections} election${event.elections === 1 ? '' : 's'}`);
+        break;
+      }
       case 'propose': {
         const result = cluster.propose(value(event.value));
         say(`propose v${event.value}: ${result.type === 'appended' ? `appended at ${result.index} in term ${result.term}` : result.type}`);
@@ -207,14 +267,17 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
         cluster.heartbeat(event.server);
         say(`heartbeat ${event.server}`);
         break;
-      case 'crash':
-        cluster.crash(event.server);
-        say(`crash ${event.server}`);
+      case 'crash': {
+        const loss = crash(event.server, event.keep);
+        say(`crash ${event.server}${loss}`);
         break;
-      case 'restart':
+      }
+      case 'restart': {
+        const loss = crash(event.server, event.keep);
         restart(event.server);
-        say(`restart ${event.server}`);
+        say(`restart ${event.server}${loss}`);
         break;
+      }
       case 'partition':
         cluster.partition(...event.groups.map((group) => [...group]));
         say(`partition ${event.groups.map((group) => `{${group.join(',')}}`).join(' ')}`);
@@ -251,13 +314,21 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     }
   };
 
-  for (const event of schedule) {
-    apply(event);
-    steps++;
-    checkCommitIndexes(cluster, checker);
-    if (checker.violation !== undefined) break;
+  let current = 'the liveness check';
+  try {
+    for (const event of schedule) {
+      current = `step ${steps + 1} (${event.type})`;
+      apply(event);
+      steps++;
+      checkCommitIndexes(cluster, checker);
+      if (checker.violation === undefined) release(false);
+      if (checker.violation !== undefined) break;
+    }
+    current = 'the liveness check';
+    if (checker.violation === undefined && options.checkLiveness !== false) checkLiveness();
+  } catch (error) {
+    checker.report('noException', `${current} threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
   }
-  if (checker.violation === undefined && options.checkLiveness !== false) checkLiveness();
   options.onEnd?.(cluster, checker);
 
   let highestTerm = 0;
@@ -280,6 +351,8 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     cluster.network.restoreAllLinks();
     isolated.forEach((id) => cluster.reconnect(id));
     isolated.clear();
+    release(true);
+    if (checker.violation !== undefined) return;
     for (let id = 0; id < servers; id++) if (!cluster.isRunning(id)) restart(id);
     const bound = options.livenessBoundMs ?? 10_000;
     const end = cluster.now + bound;

@@ -67,6 +67,30 @@ describe('simulate CLI', () => {
     expect(stdout).not.toMatch(/\| violations/);
   }, 60_000);
 
+  it('--help prints the usage on stdout and exits 0', () => {
+    const { status, stdout, stderr } = simulateCli('--help');
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/^usage: simulate \[--seeds N\]/m);
+    expect(stdout).toMatch(/--weights K=W,\.\.\./);
+    expect(stderr).toBe('');
+  }, 60_000);
+
+  it('takes fault weights and message limits as flags', () => {
+    const { status, stdout } = simulateCli('--seeds', '2', '--servers', '3', '--length', '100', '--weights', 'hold=10,crash=3', '--max-inflight', '2');
+    expect(status).toBe(0);
+    const rows = summary(stdout);
+    expect(rows.get('weights')).toBe('hold=10, crash=3');
+    expect(rows.get('message limits')).toBe('maxInflightMessages=2');
+    expect(rows.get('violations')).toBe('0');
+  }, 60_000);
+
+  it('exits 2 with a usage line on an unknown kind of step in --weights', () => {
+    const { status, stderr } = simulateCli('--weights', 'meteor=1');
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/--weights: unknown kind of step meteor/);
+    expect(stderr).toMatch(/^usage: simulate/m);
+  }, 60_000);
+
   it('exits 2 with a usage line on a flag without a whole number', () => {
     const { status, stderr } = simulateCli('--seeds', 'many');
     expect(status).toBe(2);

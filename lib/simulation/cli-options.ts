@@ -1,0 +1,138 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_FAULT_WEIGHTS, type FaultWeights } from './schedule';
+import type { MessageLimits } from './simulator';
+
+/** What `npm run simulate` was asked to do. */
+export interface CliOptions {
+  /** Print the usage and stop. */
+  readonly help: boolean;
+  /** How many seeds to run. */
+  readonly seeds: number;
+  /** The first seed. */
+  readonly first: number;
+  /** Servers per cluster. */
+  readonly servers: number;
+  /** Steps per schedule. */
+  readonly length: number;
+  /** Print every step of every run. */
+  readonly trace: boolean;
+  /** Fault weights that replace the defaults. */
+  readonly weights: Partial<FaultWeights>;
+  /** Message limits that replace the ones drawn from each seed. */
+  readonly limits: Partial<MessageLimits>;
+}
+
+/** The usage text printed by `--help` and after a bad argument. */
+export const USAGE = [
+  'usage: simulate [--seeds N] [--seed N] [--start N] [--servers N] [--length N] [--trace]',
+  '                [--weights KIND=W,...] [--max-entries N] [--max-inflight N] [--help]',
+  '',
+  '  --seeds N          run N seeds (default 1000)',
+  '  --start N          first seed (default 1)',
+  '  --seed N           run seed N only (same as --start N --seeds 1)',
+  '  --servers N        servers per cluster (default 5)',
+  '  --length N         steps per schedule (default 1000)',
+  '  --trace            print every step',
+  '  --weights K=W,...  relative weights of kinds of step, replacing the defaults; repeatable',
+  `                     kinds: ${Object.keys(DEFAULT_FAULT_WEIGHTS).join(', ')}`,
+  '  --max-entries N    entries per AppendEntries (default: drawn from each seed: 1, 2, 3 or 100)',
+  '  --max-inflight N   AppendEntries in flight per follower (default: drawn from each seed: 1, 2, 4 or 64)',
+  '  --help, -h         print this and exit',
+].join('\n');
+
+/** A command-line mistake: the CLI prints it with the usage and exits with status 2. */
+export class UsageError extends Error {
+  /** Creates the error; its message ends with the usage text. */
+  constructor(problem: string) {
+    super(`${problem}\n${USAGE}`);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * Parses the simulator's command line with `node:util` `parseArgs` (strict: unknown flags
+ * and stray arguments are refused).
+ * @throws {@link UsageError} on any mistake, with a message that names it.
+ */
+export function parseCliOptions(argv: readonly string[]): CliOptions {
+  let parsed: ReturnType<typeof parseWith>;
+  try {
+    parsed = parseWith(argv);
+  } catch (error) {
+    throw new UsageError(explain(error));
+  }
+  const { values } = parsed;
+  const number = (flag: string, text: string | undefined, fallback: number, min: number): number => {
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isSafeInteger(value) || value < 0) throw new UsageError(`--${flag} takes a whole number, got ${text}`);
+    if (value < min) throw new UsageError(flag === 'seeds' ? '--seeds must be at least 1: a run that checks nothing proves nothing' : `--${flag} must be at least ${min}`);
+    return value;
+  };
+  const single = values.seed !== undefined;
+  const limits: { -readonly [K in keyof MessageLimits]?: number } = {};
+  if (values['max-entries'] !== undefined) limits.maxEntriesPerMessage = number('max-entries', values['max-entries'], 0, 1);
+  if (values['max-inflight'] !== undefined) limits.maxInflightMessages = number('max-inflight', values['max-inflight'], 0, 1);
+  return {
+    help: values.help === true,
+    seeds: single ? 1 : number('seeds', values.seeds, 1000, 1),
+    first: single ? number('seed', values.seed, 1, 0) : number('start', values.start, 1, 0),
+    servers: number('servers', values.servers, 5, 1),
+    length: number('length', values.length, 1000, 0),
+    trace: values.trace === true,
+    weights: parseWeights(values.weights ?? []),
+    limits,
+  };
+}
+
+function parseWith(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      seeds: { type: 'string' },
+      seed: { type: 'string' },
+      start: { type: 'string' },
+      servers: { type: 'string' },
+      length: { type: 'string' },
+      trace: { type: 'boolean' },
+      weights: { type: 'string', multiple: true },
+      'max-entries': { type: 'string' },
+      'max-inflight': { type: 'string' },
+    },
+  });
+}
+
+/** `parseArgs`'s complaint, in this CLI's words. */
+function explain(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const text = (error as { message?: unknown }).message;
+  const message = typeof text === 'string' ? text : String(error);
+  const quoted = /'([^']+)'/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${quoted ?? message}`;
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument ${quoted ?? message}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && quoted !== undefined) {
+    const flag = quoted.split(' ')[0] as string;
+    return /ambiguous/.test(message) ? `${flag} needs a value (write ${flag}=-1 for a value that starts with a dash)` : `${flag} needs a value`;
+  }
+  return message;
+}
+
+/** `kind=weight` pairs, comma-separated, from every `--weights` flag. */
+function parseWeights(flags: readonly string[]): Partial<FaultWeights> {
+  const weights: { -readonly [K in keyof FaultWeights]?: number } = {};
+  for (const pair of flags.flatMap((flag) => flag.split(','))) {
+    const match = /^\s*(\w+)\s*=\s*(\S+)\s*$/.exec(pair);
+    if (match === null) throw new UsageError(`--weights takes KIND=WEIGHT pairs, got ${JSON.stringify(pair)}`);
+    const [, kind, text] = match as unknown as [string, string, string];
+    if (!Object.prototype.hasOwnProperty.call(DEFAULT_FAULT_WEIGHTS, kind)) throw new UsageError(`--weights: unknown kind of step ${kind}`);
+    const weight = Number(text);
+    if (!Number.isFinite(weight) || weight < 0) throw new UsageError(`--weights: the weight of ${kind} must be a number >= 0, got ${text}`);
+    weights[kind as keyof FaultWeights] = weight;
+  }
+  const total = Object.entries({ ...DEFAULT_FAULT_WEIGHTS, ...weights }).reduce((sum, [, weight]) => sum + weight, 0);
+  if (total <= 0) throw new UsageError('--weights: at least one kind of step needs a weight above 0');
+  return weights;
+}

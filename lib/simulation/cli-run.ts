@@ -1,0 +1,99 @@
+import { performance } from 'node:perf_hooks';
+import { USAGE, parseCliOptions } from './cli-options';
+import { runSchedule, scheduleFor, shrinkSchedule, simulate, type SimulationOptions, type SimulationResult } from './simulator';
+
+/** Where {@link runSimulateCli} writes: result lines, and progress (stderr in the CLI). */
+export interface CliOutput {
+  /** One line of the report (stdout). */
+  readonly log: (line: string) => void;
+  /** Progress text, written as is (stderr). */
+  readonly progress: (text: string) => void;
+  /** Whether progress may redraw one line (a terminal). */
+  readonly interactive: boolean;
+}
+
+function progressBar(done: number, total: number, violations: number): string {
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} seeds, ${violations} violations`;
+}
+
+/**
+ * The simulator's command line, minus the process: parses `argv`, runs the seeds, prints the
+ * summary and, for the first failing seed (a violation, or a run that threw: `noException`),
+ * the seed, the invariant and a shrunk trace. Returns the exit status: 0 when every seed
+ * passed (or for `--help`), 1 on a failure.
+ * `extra` adds simulation options (a test plants a fault with it).
+ * @throws {@link UsageError} for a bad command line (the CLI exits with status 2).
+ */
+export function runSimulateCli(argv: readonly string[], output: CliOutput, extra: Partial<SimulationOptions<string>> = {}): number {
+  const cli = parseCliOptions(argv);
+  const print = output.log;
+  if (cli.help) {
+    print(USAGE);
+    return 0;
+  }
+  const options: SimulationOptions<string> = { ...extra, servers: cli.servers, length: cli.length, weights: cli.weights, limits: cli.limits };
+  const write = output.progress;
+  const interactive = output.interactive;
+  const totals = { events: 0, elections: 0, highestTerm: 0, commits: 0, violations: 0 };
+  const failures: SimulationResult[] = [];
+  const started = performance.now();
+  let lastReport = -1;
+  for (let k = 0; k < cli.seeds; k++) {
+    const seed = cli.first + k;
+    const result = simulate(seed, cli.trace ? { ...options, trace: print } : options);
+    totals.events += result.events;
+    totals.elections += result.elections;
+    totals.highestTerm = Math.max(totals.highestTerm, result.highestTerm);
+    totals.commits += result.commits;
+    if (result.violation !== undefined) {
+      totals.violations++;
+      failures.push(result);
+    }
+    const percent = Math.floor(((k + 1) * 100) / cli.seeds);
+    if (interactive) write(`\r${progressBar(k + 1, cli.seeds, totals.violations)}`);
+    else if (percent % 10 === 0 && percent !== lastReport) {
+      lastReport = percent;
+      write(`${progressBar(k + 1, cli.seeds, totals.violations)}\n`);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (interactive) write('\n');
+
+  const rows: [string, string][] = [
+    ['servers', String(cli.servers)],
+    ['seeds', `${cli.seeds} (${cli.first}..${cli.first + cli.seeds - 1})`],
+    ['steps per schedule', String(cli.length)],
+    ...(Object.keys(cli.weights).length === 0 ? [] : [['weights', Object.entries(cli.weights).map(([kind, weight]) => `${kind}=${weight}`).join(', ')] as [string, string]]),
+    ...(Object.keys(cli.limits).length === 0 ? [] : [['message limits', Object.entries(cli.limits).map(([name, value]) => `${name}=${value}`).join(', ')] as [string, string]]),
+    ['simulated events', totals.events.toLocaleString('en-US')],
+    ['wall time', `${seconds.toFixed(1)} s`],
+    ['events per second', Math.round(totals.events / seconds).toLocaleString('en-US')],
+    ['elections (terms with a leader)', totals.elections.toLocaleString('en-US')],
+    ['highest term', String(totals.highestTerm)],
+    ['commits (entries)', totals.commits.toLocaleString('en-US')],
+    ['violations', String(totals.violations)],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  print(`\n| ${'measure'.padEnd(width)} | value |\n| ${'-'.repeat(width)} | ----- |`);
+  for (const [name, value] of rows) print(`| ${name.padEnd(width)} | ${value} |`);
+
+  const first = failures[0];
+  if (first?.violation !== undefined) {
+    const schedule = scheduleFor(first.seed, options);
+    const shrunk = shrinkSchedule(schedule, first.seed, first.violation.invariant, options);
+    print(`\nVIOLATION at seed ${first.seed}: ${first.violation.invariant}: ${first.violation.message}`);
+    const flags = [`--seed ${first.seed}`, `--servers ${cli.servers}`, `--length ${cli.length}`];
+    if (Object.keys(cli.weights).length > 0) flags.push(`--weights ${Object.entries(cli.weights).map(([kind, weight]) => `${kind}=${weight}`).join(',')}`);
+    if (cli.limits.maxEntriesPerMessage !== undefined) flags.push(`--max-entries ${cli.limits.maxEntriesPerMessage}`);
+    if (cli.limits.maxInflightMessages !== undefined) flags.push(`--max-inflight ${cli.limits.maxInflightMessages}`);
+    print(`shrunk trace (${shrunk.length} of ${schedule.length} steps; replay the whole seed with ${flags.join(' ')} --trace):`);
+    runSchedule(shrunk, first.seed, { ...options, trace: (line) => print(`  ${line}`) });
+    print(`shrunk schedule as data: ${JSON.stringify(shrunk)}`);
+    if (failures.length > 1) print(`other failing seeds: ${failures.slice(1, 20).map((f) => f.seed).join(', ')}${failures.length > 20 ? ', …' : ''}`);
+    return 1;
+  }
+  return 0;
+}
+
