@@ -197,7 +197,22 @@ export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServ
 
 /** The UTF-8 length of a string, or of the JSON text of anything else. */
 function defaultEntrySize(data: unknown): number {
-  return Buffer.byteLength(typeof data === 'string' ? data : (JSON.stringify(data) ?? ''));
+  return utf8Length(typeof data === 'string' ? data : (JSON.stringify(data) ?? ''));
+}
+
+/** The UTF-8 length of a string without Buffer or TextEncoder, so the core runs in browsers (lone surrogates count 3, as in Buffer.byteLength). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let k = 0; k < text.length; k++) {
+    const code = text.charCodeAt(k);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && k + 1 < text.length && (text.charCodeAt(k + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      k++;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 function isInteger(value: unknown): value is number {

@@ -5,7 +5,7 @@ import { InMemoryPersistentState, type IPersistentState } from '../persistent-st
 import type { LogEntry, LogIndex, ServerId, Term } from '../types';
 import { JSON_CODEC, type Codec } from './codec';
 import { lockDirectory } from './lock';
-import { entryRecord, scanSegment, sealRecord, segmentHeader, segmentName, segmentSequence, stateRecord, truncateRecord, SEGMENT_HEADER_BYTES } from './wal';
+import { checkCrc32Support, entryRecord, scanSegment, sealRecord, segmentHeader, segmentName, segmentSequence, stateRecord, truncateRecord, SEGMENT_HEADER_BYTES } from './wal';
 
 const FORMAT_FILE = 'FORMAT';
 const FORMAT_TEXT = 'raft-ts write-ahead log, version 2\n';
@@ -89,6 +89,7 @@ export class FilePersistentState<T> implements IPersistentState<T> {
     const maxSegmentBytes = options.maxSegmentBytes === undefined ? 64 * 1024 * 1024 : options.maxSegmentBytes;
     if (!Number.isSafeInteger(maxSegmentBytes) || maxSegmentBytes < 1024) throw new ConfigurationError('maxSegmentBytes', maxSegmentBytes, 'an integer >= 1024');
     const path = resolve(directory);
+    checkCrc32Support(path);
     io(path, () => {
       const created = mkdirSync(path, { recursive: true });
       if (created !== undefined) syncDirectory(dirname(path));

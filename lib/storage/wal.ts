@@ -19,7 +19,18 @@
  * and nothing but zeros follows it. Anything else is damage.
  */
 import { crc32 } from 'node:zlib';
-import { CorruptStateError } from '../errors';
+import { CorruptStateError, StorageError } from '../errors';
+
+/**
+ * Throws a {@link StorageError} naming the Node.js version needed when this Node.js has no
+ * `crc32` in `node:zlib` (added in Node.js 20.15.0 and 22.2.0): without it every checksum
+ * would fail, and the store would report a misleading I/O error.
+ */
+export function checkCrc32Support(path: string): void {
+  if (typeof crc32 !== 'function') {
+    throw new StorageError('io', path, `FilePersistentState needs Node.js 20.15 or later (crc32 in node:zlib); this is Node.js ${process.versions.node}`);
+  }
+}
 
 /** The first 8 bytes of every segment. */
 export const SEGMENT_MAGIC = Buffer.from('RAFTWAL1', 'latin1');
