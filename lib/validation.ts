@@ -1,150 +1,323 @@
 import { InvalidMessageError } from './errors';
-import type { AppendEntriesReply, Message, RequestVoteReply } from './messages';
-import type { LogPosition, ServerId } from './types';
+import type { AppendEntriesMessage, AppendEntriesReply, Message, RequestVoteMessage, RequestVoteReply } from './messages';
+import type { LogEntry, LogPosition, ServerId } from './types';
+
+/*
+ * Validation reads every field of its input exactly once, checks the value it read, and
+ * builds a plain copy out of those values (frozen, but for the entry objects, which are
+ * new and held by the receiver alone). Callers act on the copy, never on the original: a
+ * getter or a Proxy cannot show validation one value and the server another, and nothing a
+ * peer sent is read again later. Anything that goes wrong while reading (a getter or Proxy
+ * trap that throws, a revoked Proxy) and any value of the wrong kind (Symbol, BigInt,
+ * object, ...) becomes an InvalidMessageError naming the field's path; no other error
+ * escapes from here, and no user code runs while an error is described.
+ */
 
 /**
  * What a receiver needs to know to judge a message: its own id and the cluster's size.
  */
-interface Receiver {
+export interface Receiver {
   readonly id: ServerId;
   readonly clusterSize: number;
 }
 
 /**
- * Checks every field of a request before a server acts on it. Throws
- * {@link InvalidMessageError} naming the first bad field; returns normally otherwise.
+ * Checks every field of a request before a server acts on it, and returns a frozen plain
+ * copy holding exactly the fields of {@link RequestVoteMessage} or
+ * {@link AppendEntriesMessage} (with `entries` a new frozen array of new plain
+ * `{ index, term, data }` objects; `data` itself is the sender's reference). Each field of
+ * `message` is read once; the server must act on the returned copy, not on `message`.
+ * @throws {@link InvalidMessageError} naming the first bad field (or the first field that
+ * could not be read); nothing else is thrown.
  */
-export function validateMessage<T>(message: Message<T>, receiver: Receiver): void {
-  if (typeof message !== 'object' || message === null) {
-    throw new InvalidMessageError('message', message, 'an object');
-  }
-  const untyped = message as { readonly type?: unknown };
-  if (message.type === 'requestVote') {
-    checkTerm('candidateTerm', message.candidateTerm);
-    checkPeer('candidateId', message.candidateId, receiver);
-    checkPosition('candidateLastLogEntry', message.candidateLastLogEntry);
-    if (message.candidateLastLogEntry.term > message.candidateTerm) {
-      throw new InvalidMessageError('candidateLastLogEntry.term', message.candidateLastLogEntry.term, `at most candidateTerm (${message.candidateTerm})`);
-    }
-    checkFunction(message.replyChannel);
-    return;
-  }
-  if (message.type === 'appendEntries') {
-    checkTerm('leaderTerm', message.leaderTerm);
-    checkPeer('leaderId', message.leaderId, receiver);
-    checkPosition('prevLogEntry', message.prevLogEntry);
-    if (message.prevLogEntry.term > message.leaderTerm) {
-      throw new InvalidMessageError('prevLogEntry.term', message.prevLogEntry.term, `at most leaderTerm (${message.leaderTerm})`);
-    }
-    checkEntries(message.entries, message.prevLogEntry, message.leaderTerm);
-    checkIndex('leaderCommitIndex', message.leaderCommitIndex);
-    checkFunction(message.replyChannel);
-    return;
-  }
-  throw new InvalidMessageError('type', untyped.type, '"requestVote" or "appendEntries"');
+export function validateMessage<T>(message: Message<T>, receiver: Receiver): Message<T>;
+export function validateMessage<T = unknown>(message: unknown, receiver: Receiver): Message<T>;
+export function validateMessage<T>(message: unknown, receiver: Receiver): Message<T> {
+  const source = checkObject('message', message, 'an object');
+  const type = read(source, 'type', 'type');
+  if (type === 'requestVote') return validateRequestVote(source, receiver);
+  if (type === 'appendEntries') return validateAppendEntries<T>(source, receiver);
+  throw invalid('type', type, '"requestVote" or "appendEntries"');
 }
 
-/** Checks a vote reply that should come from `expectedVoter` for a request of `requestTerm`. */
-export function validateRequestVoteReply(reply: RequestVoteReply, expectedVoter: ServerId, requestTerm: number): void {
-  checkObject(reply);
-  checkSender('voter', reply.voter, expectedVoter);
-  checkTerm('voterTerm', reply.voterTerm);
-  checkReplyTerm('voterTerm', reply.voterTerm, requestTerm);
-  checkBoolean('voteGranted', reply.voteGranted);
-  if (reply.voteGranted && reply.voterTerm !== requestTerm) {
-    throw new InvalidMessageError('voterTerm', reply.voterTerm, `the request's term (${requestTerm}) when the vote is granted`);
+/**
+ * Checks a vote reply that should come from `expectedVoter` for a request of `requestTerm`,
+ * and returns a frozen plain copy `{ voter, voterTerm, voteGranted }`. Each field of `reply`
+ * is read once; the caller must act on the returned copy.
+ * @throws {@link InvalidMessageError} naming the first bad field; nothing else is thrown.
+ */
+export function validateRequestVoteReply(reply: unknown, expectedVoter: ServerId, requestTerm: number): RequestVoteReply {
+  const source = checkObject('reply', reply, 'an object');
+  const voter = checkSender('voter', read(source, 'voter', 'voter'), expectedVoter);
+  const voterTerm = checkTerm('voterTerm', read(source, 'voterTerm', 'voterTerm'));
+  checkReplyTerm('voterTerm', voterTerm, requestTerm);
+  const voteGranted = checkBoolean('voteGranted', read(source, 'voteGranted', 'voteGranted'));
+  if (voteGranted && voterTerm !== requestTerm) {
+    throw invalid('voterTerm', voterTerm, `the request's term (${requestTerm}) when the vote is granted`);
   }
+  return Object.freeze({ voter, voterTerm, voteGranted });
 }
 
 /**
  * Checks an AppendEntries reply that should come from `expectedFollower` for a request of
- * `requestTerm` whose entries end at `lastSentIndex`.
+ * `requestTerm` whose entries end at `lastSentIndex`, and returns a frozen plain copy
+ * `{ follower, followerTerm, success, matchIndex }`, plus `hintTerm` when the reply has one.
+ * Each field of `reply` is read once; the caller must act on the returned copy.
+ *
+ * `hintTerm`, success or not, must be absent (or `undefined`) or an integer in
+ * `[0, followerTerm]` that agrees with `matchIndex` as a log position does: 0 exactly when
+ * `matchIndex` is 0. It is kept in the copy on success too; the leader ignores it there.
+ * @throws {@link InvalidMessageError} naming the first bad field; nothing else is thrown.
  */
 export function validateAppendEntriesReply(
-  reply: AppendEntriesReply,
+  reply: unknown,
   expectedFollower: ServerId,
   requestTerm: number,
   lastSentIndex: number,
-): void {
-  checkObject(reply);
-  checkSender('follower', reply.follower, expectedFollower);
-  checkTerm('followerTerm', reply.followerTerm);
-  checkReplyTerm('followerTerm', reply.followerTerm, requestTerm);
-  checkBoolean('success', reply.success);
-  checkIndex('matchIndex', reply.matchIndex);
-  if (reply.success && reply.followerTerm !== requestTerm) {
-    throw new InvalidMessageError('followerTerm', reply.followerTerm, `the request's term (${requestTerm}) on success`);
+): AppendEntriesReply {
+  const source = checkObject('reply', reply, 'an object');
+  const follower = checkSender('follower', read(source, 'follower', 'follower'), expectedFollower);
+  const followerTerm = checkTerm('followerTerm', read(source, 'followerTerm', 'followerTerm'));
+  checkReplyTerm('followerTerm', followerTerm, requestTerm);
+  const success = checkBoolean('success', read(source, 'success', 'success'));
+  const matchIndex = checkIndex('matchIndex', read(source, 'matchIndex', 'matchIndex'));
+  const rawHintTerm = read(source, 'hintTerm', 'hintTerm');
+  if (success && followerTerm !== requestTerm) {
+    throw invalid('followerTerm', followerTerm, `the request's term (${requestTerm}) on success`);
   }
-  if (reply.success && reply.matchIndex !== lastSentIndex) {
-    throw new InvalidMessageError('matchIndex', reply.matchIndex, `prevLogEntry.index + entries.length (${lastSentIndex}) on success`);
+  if (success && matchIndex !== lastSentIndex) {
+    throw invalid('matchIndex', matchIndex, `prevLogEntry.index + entries.length (${lastSentIndex}) on success`);
+  }
+  if (rawHintTerm === undefined) return Object.freeze({ follower, followerTerm, success, matchIndex });
+  if (!isNonNegativeInteger(rawHintTerm) || rawHintTerm > followerTerm) {
+    throw invalid('hintTerm', rawHintTerm, `absent or an integer in [0, followerTerm (${followerTerm})]`);
+  }
+  if ((matchIndex === 0) !== (rawHintTerm === 0)) {
+    throw invalid('hintTerm', rawHintTerm, matchIndex === 0 ? '0 when matchIndex is 0' : 'at least 1 when matchIndex is above 0');
+  }
+  return Object.freeze({ follower, followerTerm, success, matchIndex, hintTerm: rawHintTerm });
+}
+
+// ------------------------------------------------------------------ the two requests
+
+function validateRequestVote(source: object, receiver: Receiver): RequestVoteMessage {
+  const candidateTerm = checkTerm('candidateTerm', read(source, 'candidateTerm', 'candidateTerm'));
+  const candidateId = checkPeer('candidateId', read(source, 'candidateId', 'candidateId'), receiver);
+  const candidateLastLogEntry = copyPosition('candidateLastLogEntry', read(source, 'candidateLastLogEntry', 'candidateLastLogEntry'));
+  if (candidateLastLogEntry.term > candidateTerm) {
+    throw invalid('candidateLastLogEntry.term', candidateLastLogEntry.term, `at most candidateTerm (${candidateTerm})`);
+  }
+  const replyChannel = checkFunction(read(source, 'replyChannel', 'replyChannel')) as RequestVoteMessage['replyChannel'];
+  return Object.freeze({ type: 'requestVote', candidateTerm, candidateId, candidateLastLogEntry, replyChannel });
+}
+
+function validateAppendEntries<T>(source: object, receiver: Receiver): AppendEntriesMessage<T> {
+  const leaderTerm = checkTerm('leaderTerm', read(source, 'leaderTerm', 'leaderTerm'));
+  const leaderId = checkPeer('leaderId', read(source, 'leaderId', 'leaderId'), receiver);
+  const prevLogEntry = copyPosition('prevLogEntry', read(source, 'prevLogEntry', 'prevLogEntry'));
+  if (prevLogEntry.term > leaderTerm) {
+    throw invalid('prevLogEntry.term', prevLogEntry.term, `at most leaderTerm (${leaderTerm})`);
+  }
+  const entries = copyEntries<T>(read(source, 'entries', 'entries'), prevLogEntry, leaderTerm);
+  const leaderCommitIndex = checkIndex('leaderCommitIndex', read(source, 'leaderCommitIndex', 'leaderCommitIndex'));
+  const replyChannel = checkFunction(read(source, 'replyChannel', 'replyChannel')) as AppendEntriesMessage<T>['replyChannel'];
+  return Object.freeze({ type: 'appendEntries', leaderTerm, leaderId, prevLogEntry, entries, leaderCommitIndex, replyChannel });
+}
+
+function copyPosition(path: string, value: unknown): LogPosition {
+  const source = checkObject(path, value, 'a log position');
+  const index = checkIndex(`${path}.index`, read(source, 'index', `${path}.index`));
+  const term = checkTerm(`${path}.term`, read(source, 'term', `${path}.term`));
+  if ((index === 0) !== (term === 0)) {
+    throw invalid(`${path}.term`, term, index === 0 ? '0 when index is 0' : 'at least 1 when index is above 0');
+  }
+  return Object.freeze({ index, term });
+}
+
+/**
+ * Copies `entries` into a new frozen array of new plain `{ index, term, data }` objects,
+ * checking each as it goes. The entries themselves are not frozen (freezing costs more than
+ * the rest of the copy): they are new objects that only the receiver holds. The reads are
+ * inlined, with the paths built only on error, as this runs for every entry received.
+ */
+function copyEntries<T>(value: unknown, prev: LogPosition, leaderTerm: number): readonly LogEntry<T>[] {
+  if (!isArray(value, 'entries')) throw invalid('entries', value, 'an array');
+  const length = read(value, 'length', 'entries.length');
+  if (!isNonNegativeInteger(length)) throw invalid('entries.length', length, 'an integer >= 0');
+  const copy: LogEntry<T>[] = [];
+  let previousTerm = prev.term;
+  for (let k = 0; k < length; k++) {
+    let element: unknown;
+    try {
+      element = value[k];
+    } catch (error) {
+      throw unreadable(`entries[${k}]`, error);
+    }
+    if (typeof element !== 'object' || element === null) throw invalid(`entries[${k}]`, element, 'a log entry');
+    const entry = element as { readonly index?: unknown; readonly term?: unknown; readonly data?: unknown };
+    const expectedIndex = prev.index + k + 1;
+    let index: unknown;
+    try {
+      index = entry.index;
+    } catch (error) {
+      throw unreadable(`entries[${k}].index`, error);
+    }
+    if (index !== expectedIndex) throw invalid(`entries[${k}].index`, index, `${expectedIndex} (contiguous from prevLogEntry.index + 1)`);
+    let term: unknown;
+    try {
+      term = entry.term;
+    } catch (error) {
+      throw unreadable(`entries[${k}].term`, error);
+    }
+    if (!isNonNegativeInteger(term) || term < previousTerm || term < 1 || term > leaderTerm) {
+      const lowest = Math.max(1, previousTerm);
+      throw invalid(`entries[${k}].term`, term, `an integer in [${lowest}, ${leaderTerm}] (terms never decrease and never exceed leaderTerm)`);
+    }
+    let data: unknown;
+    try {
+      data = entry.data;
+    } catch (error) {
+      throw unreadable(`entries[${k}].data`, error);
+    }
+    copy.push({ index: expectedIndex, term, data: data as T });
+    previousTerm = term;
+  }
+  return Object.freeze(copy);
+}
+
+// ------------------------------------------------------------------ reading, once
+
+/** Reads one property; whatever a getter or Proxy trap throws becomes an InvalidMessageError. */
+function read(source: object, key: string | number, path: string): unknown {
+  try {
+    return (source as Record<string | number, unknown>)[key];
+  } catch (error) {
+    throw unreadable(path, error);
   }
 }
 
-function checkObject(reply: unknown): void {
-  if (typeof reply !== 'object' || reply === null) throw new InvalidMessageError('reply', reply, 'an object');
+/** `Array.isArray`, which throws a TypeError on a revoked Proxy. */
+function isArray(value: unknown, path: string): value is readonly unknown[] {
+  try {
+    return Array.isArray(value);
+  } catch (error) {
+    throw unreadable(path, error);
+  }
 }
+
+// ------------------------------------------------------------------ checks
 
 function isNonNegativeInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-function checkTerm(field: string, value: unknown): void {
-  if (!isNonNegativeInteger(value)) throw new InvalidMessageError(field, value, 'an integer >= 0');
+function checkObject(path: string, value: unknown, expectation: string): object {
+  if (typeof value !== 'object' || value === null) throw invalid(path, value, expectation);
+  return value;
 }
 
-function checkIndex(field: string, value: unknown): void {
-  if (!isNonNegativeInteger(value)) throw new InvalidMessageError(field, value, 'an integer >= 0');
+function checkTerm(path: string, value: unknown): number {
+  if (!isNonNegativeInteger(value)) throw invalid(path, value, 'an integer >= 0');
+  return value;
 }
 
-function checkBoolean(field: string, value: unknown): void {
-  if (typeof value !== 'boolean') throw new InvalidMessageError(field, value, 'a boolean');
+function checkIndex(path: string, value: unknown): number {
+  if (!isNonNegativeInteger(value)) throw invalid(path, value, 'an integer >= 0');
+  return value;
 }
 
-function checkFunction(value: unknown): void {
-  if (typeof value !== 'function') throw new InvalidMessageError('replyChannel', value, 'a function');
+function checkBoolean(path: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw invalid(path, value, 'a boolean');
+  return value;
 }
 
-function checkPeer(field: string, value: unknown, receiver: Receiver): void {
+function checkFunction(value: unknown): (...args: never[]) => unknown {
+  if (typeof value !== 'function') throw invalid('replyChannel', value, 'a function');
+  return value as (...args: never[]) => unknown;
+}
+
+function checkPeer(path: string, value: unknown, receiver: Receiver): ServerId {
   if (!isNonNegativeInteger(value) || value >= receiver.clusterSize) {
-    throw new InvalidMessageError(field, value, `a server id in [0, ${receiver.clusterSize})`);
+    throw invalid(path, value, `a server id in [0, ${receiver.clusterSize})`);
   }
   if (value === receiver.id) {
-    throw new InvalidMessageError(field, value, `another server than the receiver (${receiver.id})`);
+    throw invalid(path, value, `another server than the receiver (${receiver.id})`);
   }
+  return value;
 }
 
-function checkSender(field: string, value: unknown, expected: ServerId): void {
-  if (value !== expected) throw new InvalidMessageError(field, value, `the server the request went to (${expected})`);
+function checkSender(path: string, value: unknown, expected: ServerId): ServerId {
+  if (value !== expected) throw invalid(path, value, `the server the request went to (${expected})`);
+  return expected;
 }
 
-function checkReplyTerm(field: string, value: number, requestTerm: number): void {
+function checkReplyTerm(path: string, value: number, requestTerm: number): void {
   if (value < requestTerm) {
-    throw new InvalidMessageError(field, value, `at least the request's term (${requestTerm}): a receiver never answers below it`);
+    throw invalid(path, value, `at least the request's term (${requestTerm}): a receiver never answers below it`);
   }
 }
 
-function checkPosition(field: string, position: unknown): asserts position is LogPosition {
-  if (typeof position !== 'object' || position === null) throw new InvalidMessageError(field, position, 'a log position');
-  const { index, term } = position as { index?: unknown; term?: unknown };
-  checkIndex(`${field}.index`, index);
-  checkTerm(`${field}.term`, term);
-  if ((index === 0) !== (term === 0)) {
-    throw new InvalidMessageError(`${field}.term`, term, index === 0 ? '0 when index is 0' : 'at least 1 when index is above 0');
-  }
+// ------------------------------------------------------------------ errors
+
+/** The error for a value that was read but is wrong; describing it runs no user code. */
+function invalid(path: string, value: unknown, expectation: string): InvalidMessageError {
+  const error = new InvalidMessageError(path, undefined, expectation);
+  error.message = `Invalid message: expected \`${path}\` to be ${expectation}, got ${show(value)}`;
+  return error;
 }
 
-function checkEntries(entries: unknown, prev: LogPosition, leaderTerm: number): void {
-  if (!Array.isArray(entries)) throw new InvalidMessageError('entries', entries, 'an array');
-  let previousTerm = prev.term;
-  for (let k = 0; k < entries.length; k++) {
-    const entry: unknown = entries[k];
-    if (typeof entry !== 'object' || entry === null) throw new InvalidMessageError(`entries[${k}]`, entry, 'a log entry');
-    const { index, term } = entry as { index?: unknown; term?: unknown };
-    const expectedIndex = prev.index + k + 1;
-    if (index !== expectedIndex) throw new InvalidMessageError(`entries[${k}].index`, index, `${expectedIndex} (contiguous from prevLogEntry.index + 1)`);
-    if (!isNonNegativeInteger(term) || term < Math.max(1, previousTerm) || term > leaderTerm) {
-      throw new InvalidMessageError(`entries[${k}].term`, term, `an integer in [${Math.max(1, previousTerm)}, ${leaderTerm}] (terms never decrease and never exceed leaderTerm)`);
+/** The error for a field whose reading threw (a getter, a Proxy trap, a revoked Proxy). */
+function unreadable(path: string, thrown: unknown): InvalidMessageError {
+  const error = new InvalidMessageError(path, undefined, 'readable');
+  error.message = `Invalid message: reading \`${path}\` threw ${showThrown(thrown)}`;
+  (error as { cause?: unknown }).cause = thrown;
+  return error;
+}
+
+const MAX_SHOWN = 80;
+
+function clip(text: string): string {
+  return text.length <= MAX_SHOWN ? text : `${text.slice(0, MAX_SHOWN)}...`;
+}
+
+/**
+ * Like `describe` in errors.ts, but safe for anything a peer can build: it never reads a
+ * property of an object (a Proxy could throw), and shows BigInts and Symbols as such.
+ */
+function show(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return clip(JSON.stringify(value));
+    case 'bigint':
+      return clip(`${value.toString()}n (a BigInt)`);
+    case 'symbol':
+      return clip(String(value));
+    case 'function':
+      return 'a function';
+    case 'object': {
+      if (value === null) return 'null';
+      try {
+        if (Array.isArray(value)) return 'an array';
+      } catch {
+        return 'a revoked Proxy';
+      }
+      return 'an object';
     }
-    previousTerm = term;
+    default:
+      return String(value); // number, boolean, undefined
   }
+}
+
+/** Describes what a getter or trap threw, without letting a second throw escape. */
+function showThrown(thrown: unknown): string {
+  try {
+    if (thrown instanceof Error) {
+      const name: unknown = thrown.name;
+      const message: unknown = thrown.message;
+      return `${typeof name === 'string' ? clip(name) : 'an error'}${typeof message === 'string' ? `: ${clip(message)}` : ''}`;
+    }
+  } catch {
+    return 'an exception';
+  }
+  return show(thrown);
 }
