@@ -49,8 +49,8 @@ export class CandidateRole<T> implements Role<T> {
         candidateId: state.id,
         candidateLastLogEntry: last,
         replyChannel: (reply) => {
-          validateRequestVoteReply(reply, voter, term);
-          state.step(() => this.#onReply(reply, voter));
+          const checked = validateRequestVoteReply(reply, voter, term);
+          state.step('replyChannel', () => this.#onReply(checked, voter));
         },
       };
       state.outbox.send(voter, message);

@@ -79,10 +79,12 @@ export function receiveAppendEntries<T>(state: ServerState<T>, message: AppendEn
   state.resetElectionTimer();
   const prev = message.prevLogEntry;
   if (!log.holds(prev)) {
-    outbox.reply(message.replyChannel, { follower: id, followerTerm: term, success: false, matchIndex: log.conflictHint(prev) });
+    const hint = log.rejectionHint(prev);
+    outbox.reply(message.replyChannel, { follower: id, followerTerm: term, success: false, matchIndex: hint.index, hintTerm: hint.term });
     return;
   }
-  if (log.storeFromLeader(message.entries)) outbox.written();
+  const firstWritten = log.storeFromLeader(message.entries);
+  if (firstWritten > 0) outbox.written(firstWritten);
   const lastNewIndex = prev.index + message.entries.length;
   outbox.reply(message.replyChannel, { follower: id, followerTerm: term, success: true, matchIndex: lastNewIndex });
   const commitIndex = Math.min(message.leaderCommitIndex, lastNewIndex);

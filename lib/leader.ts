@@ -1,9 +1,10 @@
-import type { AppendEntriesMessage, AppendEntriesReply } from './messages';
 import { commitUpTo, leaderCommitIndex } from './commitment';
 import { trimToByteBudget } from './log';
+import type { AppendEntriesMessage, AppendEntriesReply } from './messages';
 import { FollowerProgress } from './progress';
 import type { LeaderState, ProposeBatchAppended } from './server';
 import type { Role, ServerState } from './server-state';
+import { UncommittedSize } from './uncommitted-size';
 import type { LogEntry, LogIndex, ServerId, Term } from './types';
 import { validateAppendEntriesReply } from './validation';
 
@@ -18,7 +19,12 @@ export class LeaderRole<T> implements Role<T> {
   readonly #state: ServerState<T>;
   readonly #term: Term;
   readonly #progress: FollowerProgress[];
+  readonly #uncommitted: UncommittedSize;
+  /** Scratch space for the match indexes when looking for the majority (no allocation per acknowledgement). */
+  readonly #matchScratch: LogIndex[];
   #heartbeatDeadline = 0;
+  /** Heartbeats sent so far in this term: the age of a message in flight is counted in these. */
+  #round = 0;
 
   /** Leadership of `state`'s server in its current term; nothing is sent until {@link LeaderRole.start}. */
   constructor(state: ServerState<T>) {
@@ -26,6 +32,8 @@ export class LeaderRole<T> implements Role<T> {
     this.#term = state.currentTerm;
     const lastIndex = state.log.lastIndex;
     this.#progress = Array.from({ length: state.options.clusterSize }, () => new FollowerProgress(lastIndex));
+    this.#uncommitted = new UncommittedSize(state.options.maxUncommittedBytes);
+    this.#matchScratch = new Array<LogIndex>(state.options.clusterSize).fill(0);
   }
 
   /** Asserts leadership with a round of heartbeats, and commits at once in a cluster of one. */
@@ -41,29 +49,34 @@ export class LeaderRole<T> implements Role<T> {
 
   /** Sends heartbeats when they are due. */
   tick(now: number): void {
-    if (now >= this.#heartbeatDeadline) this.#sendHeartbeats();
+    if (now >= this.#heartbeatDeadline) this.triggerHeartbeat();
   }
 
   /** A leader does not time out. */
   triggerTimeout(): void {}
 
-  /** Sends heartbeats now. */
+  /** Sends heartbeats now, then commits what may have waited for a sync that failed before. */
   triggerHeartbeat(): void {
     this.#sendHeartbeats();
+    this.#advanceCommit();
   }
 
-  /** Appends the batch and starts replicating it within this call. */
+  /**
+   * Appends the batch and starts replicating it within this call.
+   * @throws ProposalRefusedError when `maxUncommittedBytes` would be exceeded; nothing is appended.
+   */
   propose(items: readonly T[]): ProposeBatchAppended {
-    const { log } = this.#state;
+    const { log, options } = this.#state;
     const firstIndex = log.lastIndex + 1;
     const term = this.#term;
     if (items.length > 0) {
+      this.#uncommitted.admit(items, firstIndex + items.length - 1, options.entrySize);
       log.append(items, term);
-      this.#state.outbox.written();
+      this.#state.outbox.written(firstIndex);
       this.#replicateToAll();
       this.#advanceCommit();
     }
-    return { type: 'appended', firstIndex, lastIndex: log.lastIndex, term };
+    return { type: 'appended', firstIndex, lastIndex: firstIndex + items.length - 1, term };
   }
 
   /** Another leader in this very term can only be a faulty peer: refuse it. */
@@ -81,22 +94,29 @@ export class LeaderRole<T> implements Role<T> {
     };
   }
 
-  #onReply(reply: AppendEntriesReply, follower: ServerId, prevIndex: LogIndex, count: number, epoch: number, settled: { value: boolean }): void {
+  #onReply(reply: AppendEntriesReply, follower: ServerId, prevIndex: LogIndex, epoch: number): void {
     const state = this.#state;
     if (state.observeTerm(reply.followerTerm)) return;
     if (state.role !== this) return;
     const progress = this.#progress[follower] as FollowerProgress;
-    if (count > 0 && !settled.value) {
-      settled.value = true;
-      progress.inflight = Math.max(0, progress.inflight - 1);
-      progress.answeredSinceHeartbeat = true;
-    }
     if (reply.success) {
-      if (progress.acknowledge(reply.matchIndex)) this.#advanceCommit();
-    } else if (!progress.reject(prevIndex, reply.matchIndex, epoch)) {
+      if (progress.acknowledge(reply.matchIndex, epoch)) this.#advanceCommit();
+    } else if (!progress.reject(prevIndex, this.#resumeAfter(reply, progress), epoch)) {
       return;
     }
     if (state.role === this) this.#replicateTo(follower, progress);
+  }
+
+  /**
+   * Where to resume after a rejection: with the follower's `hintTerm`, the last entry of this
+   * log at or below the hint whose term is at most that term (etcd's findConflictByTerm): the
+   * follower's log cannot match above it. Without it (an older peer), the hint index itself.
+   */
+  #resumeAfter(reply: AppendEntriesReply, progress: FollowerProgress): LogIndex {
+    const log = this.#state.log;
+    if (reply.hintTerm === undefined) return reply.matchIndex;
+    const start = Math.min(reply.matchIndex, log.lastIndex);
+    return log.lastIndexWithTermAtMost(start, reply.hintTerm, Math.min(progress.matchIndex, start));
   }
 
   /** Sends every follower what it can take now (after a proposal). */
@@ -116,22 +136,31 @@ export class LeaderRole<T> implements Role<T> {
     }
   }
 
-  /** The heartbeat (§5.2): every follower hears from the leader, and lost messages are resent. */
+  /**
+   * The heartbeat (§5.2): every follower hears from the leader. An empty heartbeat checks the
+   * follower holds everything sent so far (its `prevLogEntry` is the last entry sent), so a
+   * lost message shows up as a rejection one round trip later. A message unanswered for a
+   * whole heartbeat period is presumed lost: a probe is sent again, a pipeline goes back to
+   * probing from `matchIndex`. A message sent less than a period ago is left to arrive.
+   */
   #sendHeartbeats(): void {
     const { options, log, id } = this.#state;
     this.#heartbeatDeadline = options.clock() + options.heartbeatTimeout;
+    const round = ++this.#round;
     const lastIndex = log.lastIndex;
     for (let peer = 0; peer < this.#progress.length; peer++) {
       if (peer === id) continue;
       const follower = this.#progress[peer] as FollowerProgress;
-      if (follower.mode === 'probe') follower.inflight = 0; // resend the probe: it or its answer may be lost
-      else if (follower.inflight > 0 && !follower.answeredSinceHeartbeat) follower.resetToProbe();
-      follower.answeredSinceHeartbeat = false;
+      if (follower.lostAt(round)) {
+        if (follower.mode === 'probe') follower.retryProbe();
+        else follower.resetToProbe();
+      }
       if (follower.nextIndex <= lastIndex && follower.canSend(options.maxInflightMessages)) {
         this.#sendEntries(peer, follower, lastIndex);
       } else {
-        const prevIndex = follower.mode === 'probe' ? follower.nextIndex - 1 : follower.matchIndex;
-        this.#sendAppendEntries(peer, prevIndex, []);
+        // At the last entry sent: a follower that lost some of it rejects, and the leader
+        // resumes from the follower's hint at once; one that has it frees what is in flight.
+        this.#sendAppendEntries(peer, follower.nextIndex - 1, []);
       }
     }
   }
@@ -140,10 +169,10 @@ export class LeaderRole<T> implements Role<T> {
   #sendEntries(peer: ServerId, progress: FollowerProgress, lastIndex: LogIndex): void {
     const from = progress.nextIndex;
     const { maxEntriesPerMessage, maxBytesPerMessage, entrySize } = this.#state.options;
-    const read = this.#state.log.entries(from, Math.min(lastIndex, from + maxEntriesPerMessage - 1)) as LogEntry<T>[];
+    const read = this.#state.log.entries(from, Math.min(lastIndex, from + maxEntriesPerMessage - 1));
     const entries = trimToByteBudget(read, maxBytesPerMessage, entrySize);
     const to = from + entries.length - 1;
-    progress.inflight++;
+    progress.inflights.add(to, this.#round);
     if (progress.mode === 'replicate') progress.nextIndex = to + 1;
     this.#sendAppendEntries(peer, from - 1, entries);
   }
@@ -151,8 +180,7 @@ export class LeaderRole<T> implements Role<T> {
   #sendAppendEntries(peer: ServerId, prevIndex: LogIndex, entries: readonly LogEntry<T>[]): void {
     const state = this.#state;
     const term = this.#term;
-    const settled = { value: false };
-    const count = entries.length;
+    const lastSent = prevIndex + entries.length;
     const epoch = (this.#progress[peer] as FollowerProgress).epoch;
     const message: AppendEntriesMessage<T> = {
       type: 'appendEntries',
@@ -162,20 +190,28 @@ export class LeaderRole<T> implements Role<T> {
       entries,
       leaderCommitIndex: state.log.commitIndex,
       replyChannel: (reply) => {
-        validateAppendEntriesReply(reply, peer, term, prevIndex + count);
-        state.step(() => this.#onReply(reply, peer, prevIndex, count, epoch, settled));
+        const checked = validateAppendEntriesReply(reply, peer, term, lastSent);
+        state.step('replyChannel', () => this.#onReply(checked, peer, prevIndex, epoch));
       },
     };
     state.outbox.send(peer, message);
   }
 
-  /** Commits what a majority holds, if it is of this term (Figure 8). */
+  /**
+   * Commits what a majority holds, if it is of this term (Figure 8). The leader's own log
+   * counts only as far as it is durable: a sync is attempted first, and a failed one throws.
+   */
   #advanceCommit(): void {
     const state = this.#state;
     state.outbox.flush();
-    const ownIndex = state.log.lastIndex;
-    const id = state.id;
-    const index = leaderCommitIndex(state, this.#progress.map((p, server) => (server === id ? ownIndex : p.matchIndex)));
-    if (index > state.log.commitIndex) commitUpTo(state, index);
+    const scratch = this.#matchScratch;
+    const progress = this.#progress;
+    for (let server = 0; server < progress.length; server++) scratch[server] = (progress[server] as FollowerProgress).matchIndex;
+    scratch[state.id] = state.outbox.durableIndex;
+    const index = leaderCommitIndex(state, scratch);
+    if (index > state.log.commitIndex) {
+      commitUpTo(state, index);
+      this.#uncommitted.committed(index);
+    }
   }
 }

@@ -1,3 +1,4 @@
+import type { AppendEntriesReply } from './messages';
 import type { IPersistentState } from './persistent-state';
 import { EMPTY_LOG_POSITION, type LogEntry, type LogIndex, type LogPosition, type Term } from './types';
 
@@ -79,9 +80,9 @@ export class RaftLog<T> {
    * that follow it; entries already present are kept, so a late or duplicated message never
    * removes anything. New entries are appended in one batch when the store can batch.
    *
-   * @returns whether the store was written.
+   * @returns the first index written (replaced or added), or 0 when the log was not written.
    */
-  storeFromLeader(entries: readonly LogEntry<T>[]): boolean {
+  storeFromLeader(entries: readonly LogEntry<T>[]): LogIndex {
     const store = this.store;
     let k = 0;
     const lastIndex = store.currentLogIndex;
@@ -94,52 +95,54 @@ export class RaftLog<T> {
       }
       k++;
     }
-    if (k === entries.length) return false;
+    if (k === entries.length) return 0;
     const rest = k === 0 ? entries : entries.slice(k);
     if (store.appendEntries) {
       store.appendEntries(rest); // LogEntry objects: a store may keep them as they are
     } else {
       for (const entry of rest) store.appendToLog(entry.data, entry.term);
     }
-    return true;
+    return (rest[0] as LogEntry<T>).index;
   }
 
   /**
-   * Where a leader should resume after this log failed the consistency check at `prev`: the
-   * largest index `i <= prev.index` that can still match, skipping in one step
-   *  - everything past the end of a shorter log,
-   *  - the whole run of the conflicting term at `prev.index` (its entries cannot all match), and
-   *  - entries whose term is above `prev.term` (the leader has no entry of such a term at or
-   *    before `prev.index`, as terms never decrease along a log).
-   * Never below `commitIndex`: committed entries are in every later leader's log (§5.4).
-   * So a leader needs one round trip per divergent term, not one per entry.
+   * The largest index `i <= index`, and not below `floor`, whose entry's term is at most
+   * `term` (etcd's findConflictByTerm). Terms never decrease along a log, so every entry
+   * above `i` up to `index` has a later term than `term`.
    */
-  conflictHint(prev: LogPosition): LogIndex {
-    const commitIndex = this.commitIndex;
-    let i = Math.min(prev.index, this.lastIndex);
-    if (i === prev.index) {
-      const conflictingTerm = this.termAt(i);
-      while (i > commitIndex && this.termAt(i) === conflictingTerm) i--;
-    }
-    while (i > commitIndex && (this.termAt(i) ?? 0) > prev.term) i--;
-    return Math.min(i, Math.max(prev.index - 1, 0));
+  lastIndexWithTermAtMost(index: LogIndex, term: Term, floor: LogIndex): LogIndex {
+    let i = index;
+    while (i > floor && (this.termAt(i) ?? Infinity) > term) i--;
+    return i;
+  }
+
+  /**
+   * The hint a follower sends when its log fails the consistency check at `prev`: the
+   * largest index below `prev.index` (and within this log) whose term is at most `prev.term`,
+   * with that term. Entries above it cannot match the leader's log (their terms are later
+   * than any the leader has there), so the leader resumes at or below it; with the term it
+   * also skips its own entries of later terms (see {@link AppendEntriesReply.hintTerm}).
+   * So a divergent stretch costs a round trip per term, and the matching prefix is never
+   * resent. Never below `commitIndex`: committed entries are in every later leader's log.
+   */
+  rejectionHint(prev: LogPosition): LogPosition {
+    const start = Math.min(prev.index - 1, this.lastIndex);
+    const index = this.lastIndexWithTermAtMost(start, prev.term, Math.min(this.commitIndex, start));
+    return { index, term: this.termAt(index) ?? 0 };
   }
 }
 
 /**
- * Cuts `entries` (in place) to the longest prefix whose data sizes add up to at most
- * `maxBytes`, but keeps at least one entry, so that replication always advances.
- * Returns the same array.
+ * The longest prefix of `entries` whose data sizes add up to at most `maxBytes`, but at least
+ * one entry, so that replication always advances. Never changes `entries` (it may be a
+ * store's own array): returns it as it is when it fits, a shorter copy otherwise.
  */
-export function trimToByteBudget<T>(entries: LogEntry<T>[], maxBytes: number, entrySize: (data: T) => number): LogEntry<T>[] {
+export function trimToByteBudget<T>(entries: readonly LogEntry<T>[], maxBytes: number, entrySize: (data: T) => number): readonly LogEntry<T>[] {
   if (maxBytes === Infinity) return entries;
   let bytes = 0;
   for (let k = 0; k < entries.length; k++) {
     bytes += entrySize((entries[k] as LogEntry<T>).data);
-    if (bytes > maxBytes && k > 0) {
-      entries.length = k;
-      break;
-    }
+    if (bytes > maxBytes && k > 0) return entries.slice(0, k);
   }
   return entries;
 }

@@ -73,7 +73,7 @@ export interface ServerOptions<T> {
   maxBytesPerMessage?: number;
   /**
    * The size in bytes of one entry's data, for `maxBytesPerMessage`.
-   * @default the UTF-8 length of a string, or of the JSON text of anything else
+   * @default the UTF-8 length of a string, or of the JSON text of anything else (of `String(data)` when it has none: BigInt, circular)
    */
   entrySize?: (data: T) => number;
   /**
@@ -197,7 +197,14 @@ export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServ
 
 /** The UTF-8 length of a string, or of the JSON text of anything else. */
 function defaultEntrySize(data: unknown): number {
-  return utf8Length(typeof data === 'string' ? data : (JSON.stringify(data) ?? ''));
+  if (typeof data === 'string') return utf8Length(data);
+  let text: string;
+  try {
+    text = JSON.stringify(data) ?? '';
+  } catch {
+    text = String(data); // BigInt or circular data: a size is all that is needed, never a failure
+  }
+  return utf8Length(text);
 }
 
 /** The UTF-8 length of a string without Buffer or TextEncoder, so the core runs in browsers (lone surrogates count 3, as in Buffer.byteLength). */

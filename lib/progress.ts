@@ -1,3 +1,4 @@
+import { Inflights } from './inflights';
 import type { LogIndex } from './types';
 
 /**
@@ -20,39 +21,49 @@ export class FollowerProgress {
   matchIndex: LogIndex = 0;
   /** See {@link ReplicationMode}. */
   mode: ReplicationMode = 'probe';
-  /** AppendEntries with entries sent and not yet answered. */
-  inflight = 0;
-  /** Whether an AppendEntries with entries was answered since the last heartbeat. */
-  answeredSinceHeartbeat = false;
+  /** AppendEntries with entries sent in this epoch and not yet acknowledged. */
+  readonly inflights = new Inflights();
   /**
    * Grows each time the leader goes back to probing. Every AppendEntries carries the epoch
-   * it was sent in; a rejection of an earlier epoch is stale (already dealt with) and ignored.
+   * it was sent in; a reply of an earlier epoch frees nothing in flight (its message was
+   * already written off), and its rejection is stale and ignored.
    */
   epoch = 0;
 
+  /** Progress of a follower of a leader whose log ends at `leaderLastIndex`: probing from just after it. */
   constructor(leaderLastIndex: LogIndex) {
     this.nextIndex = leaderLastIndex + 1;
   }
 
-  /** Records a success: the follower's log matches up to `matchIndex`. */
-  acknowledge(matchIndex: LogIndex): boolean {
+  /**
+   * Records a success of an AppendEntries sent in `epoch`: the follower's log matches up to
+   * `matchIndex`. Returns whether `matchIndex` advanced.
+   */
+  acknowledge(matchIndex: LogIndex, epoch: number): boolean {
     const advanced = matchIndex > this.matchIndex;
     if (advanced) this.matchIndex = matchIndex;
     if (this.nextIndex <= this.matchIndex) this.nextIndex = this.matchIndex + 1;
+    if (epoch === this.epoch) this.inflights.freeUpTo(matchIndex);
     this.mode = 'replicate';
     return advanced;
   }
 
   /**
    * Records a rejection of an AppendEntries sent in `epoch` whose `prevLogEntry.index` was
-   * `rejectedPrev`, with the follower's hint. Returns false for a stale rejection (of an
+   * `rejectedPrev`; `resumeAfter` is where the leader's log can next match the follower's
+   * (worked out from the follower's hint). Returns false for a stale rejection (of an
    * earlier epoch, or of a probe that is no longer the current one), which changes nothing.
    */
-  reject(rejectedPrev: LogIndex, hint: LogIndex, epoch: number): boolean {
+  reject(rejectedPrev: LogIndex, resumeAfter: LogIndex, epoch: number): boolean {
     if (epoch !== this.epoch || rejectedPrev <= this.matchIndex) return false;
     if (this.mode === 'probe' && rejectedPrev !== this.nextIndex - 1) return false;
-    this.#probeFrom(Math.max(this.matchIndex + 1, Math.min(rejectedPrev, hint + 1)));
+    this.#probeFrom(Math.max(this.matchIndex + 1, Math.min(rejectedPrev, resumeAfter + 1)));
     return true;
+  }
+
+  /** The probe in flight is presumed lost: forget it, so that the next heartbeat sends it again. */
+  retryProbe(): void {
+    this.inflights.clear();
   }
 
   /** Forgets what is in flight, presumed lost, and goes back to probing from `matchIndex + 1`. */
@@ -63,12 +74,22 @@ export class FollowerProgress {
   #probeFrom(nextIndex: LogIndex): void {
     this.nextIndex = nextIndex;
     this.mode = 'probe';
-    this.inflight = 0;
+    this.inflights.clear();
     this.epoch++;
   }
 
   /** Whether another AppendEntries with entries may be sent now. */
   canSend(maxInflight: number): boolean {
-    return this.inflight < (this.mode === 'probe' ? 1 : maxInflight);
+    return this.inflights.count < (this.mode === 'probe' ? 1 : maxInflight);
+  }
+
+  /**
+   * At a heartbeat of round `round`: whether the oldest message in flight has gone unanswered
+   * for a whole heartbeat period (it was sent before the previous heartbeat), so that it or
+   * its answer is presumed lost. A message sent just before this heartbeat is not.
+   */
+  lostAt(round: number): boolean {
+    const oldest = this.inflights.oldestRound();
+    return oldest !== undefined && oldest <= round - 2;
   }
 }

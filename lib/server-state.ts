@@ -1,5 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
+import { applyCommitted } from './commitment';
 import { DeferredEvents } from './deferred-events';
+import { ReentrancyError } from './errors';
 import { CandidateRole } from './election';
 import { FollowerRole } from './follower';
 import { LeaderRole } from './leader';
@@ -78,9 +80,32 @@ export class ServerState<T> {
     return this.log.store.currentTerm;
   }
 
-  /** Runs one input's work; events it raises are emitted when the outermost step returns. */
-  step<R>(body: () => R): R {
-    return this.events.run(body);
+  /** Whether a step is running: the server is handling an input and must not be re-entered. */
+  #busy = false;
+  /** Committed entries the current step may still hand to the `committed` event. */
+  applyBudget = 0;
+
+  /**
+   * Runs the work of one input (`call` names it for errors). Refuses re-entry: a channel that
+   * calls back into the server while it handles an input gets a {@link ReentrancyError} and
+   * changes nothing. Each step may apply up to `maxCommittedEntriesPerEvent` committed
+   * entries, and applies a backlog left by earlier steps. Events raised are emitted when the
+   * step returns (listeners may call the server again then).
+   * @throws {@link ReentrancyError} when called during another step.
+   */
+  step<R>(call: string, body: () => R): R {
+    if (this.#busy) throw new ReentrancyError(call);
+    return this.events.run(() => {
+      this.#busy = true;
+      this.applyBudget = this.options.maxCommittedEntriesPerEvent;
+      try {
+        const result = body();
+        applyCommitted(this);
+        return result;
+      } finally {
+        this.#busy = false;
+      }
+    });
   }
 
   /** Any message or reply of a later term: adopt the term and become a follower (§5.1). Returns whether it did. */

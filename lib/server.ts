@@ -165,35 +165,41 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
    */
   processMessage(message: Message<T>): void {
     const state = this.#state;
-    validateMessage(message, this);
-    if (message.type === 'appendEntries') checkCommittedEntries(state, message);
-    state.step(() => {
-      if (message.type === 'requestVote') answerRequestVote(state, message);
-      else receiveAppendEntries(state, message);
+    const checked = validateMessage<T>(message, this);
+    if (checked.type === 'appendEntries') checkCommittedEntries(state, checked);
+    state.step('processMessage', () => {
+      if (checked.type === 'requestVote') answerRequestVote(state, checked);
+      else receiveAppendEntries(state, checked);
     });
   }
 
   /** Reads the clock and does what is due: starts an election, or sends heartbeats as leader. */
   tick(): void {
     const state = this.#state;
-    state.step(() => state.role.tick(state.options.clock()));
+    state.step('tick', () => state.role.tick(state.options.clock()));
   }
 
-  /** The clock time at which {@link Server.tick} next has work: a heartbeat or an election timeout. */
+  /**
+   * The clock time at which {@link Server.tick} next has work: a heartbeat or an election
+   * timeout; now, while committed entries wait to be applied (see `maxCommittedEntriesPerEvent`).
+   */
   nextDeadline(): number {
-    return this.#state.role.nextDeadline();
+    const state = this.#state;
+    const deadline = state.role.nextDeadline();
+    if (state.log.lastApplied < state.log.commitIndex) return Math.min(deadline, state.options.clock());
+    return deadline;
   }
 
   /** Acts as if the election timeout fired now: a follower or candidate starts an election; a leader ignores it. */
   triggerTimeout(): void {
     const state = this.#state;
-    state.step(() => state.role.triggerTimeout());
+    state.step('triggerTimeout', () => state.role.triggerTimeout());
   }
 
   /** As leader, sends AppendEntries to every other server now; others ignore it. */
   triggerHeartbeat(): void {
     const state = this.#state;
-    state.step(() => state.role.triggerHeartbeat());
+    state.step('triggerHeartbeat', () => state.role.triggerHeartbeat());
   }
 
   /**
@@ -209,7 +215,7 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
    */
   propose(data: T): ProposeResult {
     const state = this.#state;
-    const result = state.step(() => state.role.propose([data]));
+    const result = state.step('propose', () => state.role.propose([data]));
     return result.type === 'appended' ? { type: 'appended', index: result.lastIndex, term: result.term } : result;
   }
 
@@ -229,6 +235,6 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
   proposeAll(data: readonly T[]): ProposeAllResult {
     if (!Array.isArray(data)) throw new InvalidArgumentError(`proposeAll expects an array, got ${describe(data)}`);
     const state = this.#state;
-    return state.step(() => state.role.propose(data));
+    return state.step('proposeAll', () => state.role.propose(data));
   }
 }

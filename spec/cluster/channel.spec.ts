@@ -1,4 +1,4 @@
-import { InMemoryCluster, RaftError, type Message, type Reply, type Server } from '../../lib';
+import { InMemoryCluster, ListenerError, RaftError, type Message, type Reply, type Server } from '../../lib';
 import { SafetyObserver, electLeader, logOf, proposeOk, serverAt } from './helpers';
 
 /**
@@ -237,7 +237,7 @@ describe('InMemoryCluster: the locked synchronous channel', () => {
     observer.check();
   });
 
-  it('a listener that throws is not swallowed, and the channel unlocks afterwards', () => {
+  it('a listener that throws is not swallowed (ListenerError, its cause the error), and the channel unlocks afterwards', () => {
     const cluster = InMemoryCluster.make<string>(3, { seed: 6 });
     const leader = electLeader(cluster);
     const boom = new Error('listener failed');
@@ -245,7 +245,14 @@ describe('InMemoryCluster: the locked synchronous channel', () => {
       throw boom;
     };
     leader.on('committed', listener);
-    expect(() => cluster.propose('x')).toThrow(boom);
+    let thrown: unknown;
+    try {
+      cluster.propose('x');
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ListenerError);
+    expect((thrown as ListenerError).cause).toBe(boom);
     leader.off('committed', listener);
     // The lock was released: a later call drains its messages before returning.
     proposeOk(cluster, 'y');
