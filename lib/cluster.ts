@@ -1,4 +1,5 @@
 import { InvalidArgumentError, ConfigurationError, describe } from './errors';
+import { CommittedLog } from './committed-log';
 import type { Message, Reply } from './messages';
 import { InMemoryNetwork, type DeliveryMode } from './network';
 import { SERVER_DEFAULTS } from './options';
@@ -70,8 +71,8 @@ export class InMemoryCluster<T> {
   readonly #states: IPersistentState<T>[];
   readonly #randoms: (() => number)[];
   readonly #running: boolean[];
-  /** Per server, every entry its current Server object emitted as committed, appended on each event. */
-  readonly #committed: LogEntry<T>[][];
+  /** Per server, every entry its current Server object emitted as committed. */
+  readonly #committed: CommittedLog<T>[];
   readonly #options: Required<Omit<InMemoryClusterOptions<T>, 'seed' | 'delivery' | 'persistentState' | 'entrySize'>> & Pick<InMemoryClusterOptions<T>, 'entrySize'>;
   #now = 0;
   #timersFired = 0;
@@ -108,7 +109,7 @@ export class InMemoryCluster<T> {
     this.#states = Array.from({ length: count }, (_, id) => (makeState ? checkStore<T>(makeState(id), id) : new InMemoryPersistentState<T>()));
     this.#randoms = Array.from({ length: count }, (_, id) => seededRandom(deriveSeed(seed, id)));
     this.#running = Array.from({ length: count }, () => true);
-    this.#committed = Array.from({ length: count }, () => []);
+    this.#committed = Array.from({ length: count }, () => new CommittedLog<T>());
     this.#servers = Array.from({ length: count }, (_, id) => this.#startServer(id));
   }
 
@@ -247,21 +248,22 @@ export class InMemoryCluster<T> {
   restart(id: ServerId): void {
     this.crash(id);
     this.#running[id] = true;
-    this.#committed[id] = [];
+    this.#committed[id]?.view(); // a view taken before the restart keeps every entry of the old Server
+    this.#committed[id] = new CommittedLog<T>();
     this.#servers[id] = this.#startServer(id);
   }
 
   /**
    * Every entry server `id` has emitted as committed since its last (re)start, in index
-   * order, in O(1): the cluster appends each `committed` event's entries to one array per
-   * server, and this returns that array as a read-only view, not a copy. The view grows as
-   * the server commits more; a restart starts a new array, so a view taken before it keeps
-   * the entries of the old `Server` object. Copy it (`[...cluster.committed(id)]`) to keep
-   * a snapshot, and do not modify it.
+   * order, as a read-only view, not a copy: the same array on every call, brought up to date
+   * by each call (each entry is copied into it once, so the calls cost linear time in all).
+   * A restart starts a new array, so a view taken before it keeps the entries of the old
+   * `Server` object. Copy it (`[...cluster.committed(id)]`) to keep a snapshot, and do not
+   * modify it.
    */
   committed(id: ServerId): readonly LogEntry<T>[] {
     this.#checkId(id);
-    return this.#committed[id] as LogEntry<T>[];
+    return (this.#committed[id] as CommittedLog<T>).view();
   }
 
   #startServer(id: ServerId): Server<T> {
@@ -275,10 +277,8 @@ export class InMemoryCluster<T> {
       messageChannel: (to, message) => this.#send(id, to, message),
       ...this.#options,
     });
-    const committed = this.#committed[id] as LogEntry<T>[];
-    server.on('committed', (entries) => {
-      for (const entry of entries) committed.push(entry);
-    });
+    const committed = this.#committed[id] as CommittedLog<T>;
+    server.on('committed', (entries) => committed.add(entries));
     return server;
   }
 

@@ -144,42 +144,36 @@ function copyEntries<T>(value: unknown, prev: LogPosition, leaderTerm: number): 
   if (!isArray(value, 'entries')) throw invalid('entries', value, 'an array');
   const length = read(value, 'length', 'entries.length');
   if (!isNonNegativeInteger(length)) throw invalid('entries.length', length, 'an integer >= 0');
-  const copy: LogEntry<T>[] = [];
+  const copy = new Array<LogEntry<T>>(length);
   let previousTerm = prev.term;
   for (let k = 0; k < length; k++) {
-    let element: unknown;
-    try {
-      element = value[k];
-    } catch (error) {
-      throw unreadable(`entries[${k}]`, error);
-    }
-    if (typeof element !== 'object' || element === null) throw invalid(`entries[${k}]`, element, 'a log entry');
-    const entry = element as { readonly index?: unknown; readonly term?: unknown; readonly data?: unknown };
     const expectedIndex = prev.index + k + 1;
+    let entry: unknown;
     let index: unknown;
-    try {
-      index = entry.index;
-    } catch (error) {
-      throw unreadable(`entries[${k}].index`, error);
-    }
-    if (index !== expectedIndex) throw invalid(`entries[${k}].index`, index, `${expectedIndex} (contiguous from prevLogEntry.index + 1)`);
     let term: unknown;
+    let data: unknown;
+    let field = '';
     try {
-      term = entry.term;
+      // One read of each field; the field's path is built only for an error message.
+      entry = (value as readonly unknown[])[k];
+      if (typeof entry === 'object' && entry !== null) {
+        field = 'index';
+        index = (entry as { index: unknown }).index;
+        field = 'term';
+        term = (entry as { term: unknown }).term;
+        field = 'data';
+        data = (entry as { data: unknown }).data;
+      }
     } catch (error) {
-      throw unreadable(`entries[${k}].term`, error);
+      throw unreadable(field === '' ? `entries[${k}]` : `entries[${k}].${field}`, error);
     }
-    if (!isNonNegativeInteger(term) || term < previousTerm || term < 1 || term > leaderTerm) {
+    if (typeof entry !== 'object' || entry === null) throw invalid(`entries[${k}]`, entry, 'a log entry');
+    if (index !== expectedIndex) throw invalid(`entries[${k}].index`, index, `${expectedIndex} (contiguous from prevLogEntry.index + 1)`);
+    if (typeof term !== 'number' || !Number.isSafeInteger(term) || term < previousTerm || term < 1 || term > leaderTerm) {
       const lowest = Math.max(1, previousTerm);
       throw invalid(`entries[${k}].term`, term, `an integer in [${lowest}, ${leaderTerm}] (terms never decrease and never exceed leaderTerm)`);
     }
-    let data: unknown;
-    try {
-      data = entry.data;
-    } catch (error) {
-      throw unreadable(`entries[${k}].data`, error);
-    }
-    copy.push({ index: expectedIndex, term, data: data as T });
+    copy[k] = { index: expectedIndex, term, data: data as T };
     previousTerm = term;
   }
   return Object.freeze(copy);
