@@ -37,6 +37,10 @@ export interface InMemoryClusterOptions<T = unknown> {
   maxBytesPerMessage?: number;
   /** See {@link ServerOptions.entrySize}. */
   entrySize?: (data: T) => number;
+  /** See {@link ServerOptions.maxCommittedEntriesPerEvent}. @default Infinity */
+  maxCommittedEntriesPerEvent?: number;
+  /** See {@link ServerOptions.maxUncommittedBytes}. @default Infinity */
+  maxUncommittedBytes?: number;
   /**
    * Builds server `id`'s persistent state, once per cluster (a restart reuses it). Use it to
    * run the cluster on your own store or to observe every write. It must return a store
@@ -101,6 +105,8 @@ export class InMemoryCluster<T> {
       maxEntriesPerMessage: options.maxEntriesPerMessage ?? SERVER_DEFAULTS.maxEntriesPerMessage,
       maxInflightMessages: options.maxInflightMessages ?? SERVER_DEFAULTS.maxInflightMessages,
       maxBytesPerMessage: options.maxBytesPerMessage ?? SERVER_DEFAULTS.maxBytesPerMessage,
+      maxCommittedEntriesPerEvent: options.maxCommittedEntriesPerEvent ?? SERVER_DEFAULTS.maxCommittedEntriesPerEvent,
+      maxUncommittedBytes: options.maxUncommittedBytes ?? SERVER_DEFAULTS.maxUncommittedBytes,
       ...(options.entrySize === undefined ? {} : { entrySize: options.entrySize }),
     };
     this.network = new InMemoryNetwork<T>(count, delivery, { isRunning: (id) => this.#running[id] === true });

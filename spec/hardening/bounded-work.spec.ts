@@ -13,7 +13,7 @@
 // InMemoryClusterOptions does not pass these options through, so the cluster case uses
 // Servers built directly (MiniCluster).
 
-import { ProposalRefusedError, RaftError, type AppendEntriesReply, type LogEntry, type Server } from '../../lib';
+import { InMemoryCluster, ProposalRefusedError, RaftError, type AppendEntriesReply, type LogEntry, type Server } from '../../lib';
 import { ack, appendEntries, MiniCluster, run, Solo, storeWith, type Data } from './helpers';
 
 /** Records every committed event of a server. */
@@ -170,5 +170,24 @@ describe('maxUncommittedBytes', () => {
     const solo = leaderWithLimit();
     for (let k = 0; k < 1000; k++) solo.server.propose('x'.repeat(100));
     expect(solo.state.currentLogIndex).toBe(1000);
+  });
+});
+
+describe('InMemoryCluster passes the bounds through', () => {
+  it('maxCommittedEntriesPerEvent and maxUncommittedBytes reach every server', () => {
+    const cluster = InMemoryCluster.make<string>(3, { seed: 4, maxCommittedEntriesPerEvent: 7, maxUncommittedBytes: 10 });
+    cluster.runUntil(() => cluster.leader() !== undefined, 10_000);
+    const leader = cluster.leader()!;
+    const sizes: number[] = [];
+    for (const server of cluster.servers) server.on('committed', (entries) => sizes.push(entries.length));
+    cluster.partition([leader.id], cluster.servers.filter((s) => s.id !== leader.id).map((s) => s.id));
+    expect(leader.proposeAll(['0123456789']).type).toBe('appended');
+    expect(() => leader.propose('x')).toThrow(ProposalRefusedError);
+    cluster.heal();
+    cluster.advance(200);
+    expect(leader.proposeAll(Array.from({ length: 30 }, () => 'y')).type).toBe('appended');
+    cluster.advance(500);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(7);
+    for (const server of cluster.servers) expect(cluster.committed(server.id)).toHaveLength(31);
   });
 });
