@@ -242,12 +242,19 @@ export class InMemoryCluster<T> {
     this.network.clearGroups();
   }
 
-  /** Stops server `id`: its timers stop, its messages in flight are lost, its persistent state is kept. */
-  crash(id: ServerId): void {
+  /**
+   * Stops server `id`: its timers stop, its messages in flight are lost, its persistent state
+   * is kept. With `{ keepSentReplies: true }` the replies it sent before the crash stay in
+   * the network and may still arrive, as packets already on the wire do (the simulator
+   * crashes so); requests to and from it are lost either way.
+   * @throws {@link InvalidArgumentError} when `id` is not a server of the cluster.
+   */
+  crash(id: ServerId, options: { readonly keepSentReplies?: boolean } = {}): void {
     this.#checkId(id);
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`Expected crash options to be an object, got ${describe(options)}`);
     if (!this.#running[id]) return;
     this.#running[id] = false;
-    this.network.purge(id);
+    this.network.purge(id, options.keepSentReplies === true);
   }
 
   /** Starts a new `Server` over server `id`'s persistent state in its slot (crashing the old one first if running). */

@@ -27,6 +27,8 @@ interface Envelope<T> extends AddressedMessage<T> {
   readonly handOver: () => void;
   /** Its place in {@link WaitingOrder} while it waits there, else -1. */
   slot: number;
+  /** A reply that left its sender before the sender crashed: it may arrive although the sender is down. */
+  orphan?: boolean;
 }
 
 /**
@@ -412,18 +414,31 @@ export class InMemoryNetwork<T> {
     this.#groupOf = undefined;
   }
 
-  /** @internal Loses every message to or from `id` (it crashed), held ones included. */
-  purge(id: ServerId): void {
+  /**
+   * @internal Loses every message to or from `id` (it crashed), held ones included; but with
+   * `keepSentReplies`, replies `id` sent before it crashed stay in the network (packets
+   * already on the wire) and may still arrive.
+   */
+  purge(id: ServerId, keepSentReplies = false): void {
+    const lost = (envelope: Envelope<T>): boolean => {
+      if (envelope.to === id) return true;
+      if (envelope.from !== id) return false;
+      if (keepSentReplies && isReply(envelope.message)) {
+        envelope.orphan = true;
+        return false;
+      }
+      return true;
+    };
     for (let k = this.#fifoHead; k < this.#fifo.length; k++) {
       const envelope = this.#fifo[k] as Envelope<T>;
-      if (envelope.from === id || envelope.to === id) {
+      if (lost(envelope)) {
         this.#fifo[k] = { ...envelope, handOver: () => undefined, to: -1 };
         this.#dropped++;
       }
     }
     for (const waiting of this.#waiting) {
       for (const envelope of waiting.values()) {
-        if (envelope.from === id || envelope.to === id) {
+        if (lost(envelope)) {
           this.#dequeue(envelope);
           this.#dropped++;
         }
@@ -431,7 +446,7 @@ export class InMemoryNetwork<T> {
     }
     for (const held of this.#held) {
       for (const [key, envelope] of held) {
-        if (envelope.from === id || envelope.to === id) {
+        if (lost(envelope)) {
           held.delete(key);
           this.#heldCount--;
           this.#dropped++;
@@ -478,7 +493,8 @@ export class InMemoryNetwork<T> {
 
   #handOver(envelope: Envelope<T>): void {
     if (envelope.to < 0) return; // purged while queued
-    if (!this.#mayPass(envelope.from, envelope.to)) {
+    const passes = envelope.orphan === true ? this.#host.isRunning(envelope.to) && this.#connected(envelope.from, envelope.to) : this.#mayPass(envelope.from, envelope.to);
+    if (!passes) {
       this.#dropped++;
       return;
     }
@@ -541,6 +557,11 @@ export class InMemoryNetwork<T> {
       throw new InvalidArgumentError(`Expected a server id in [0, ${this.#clusterSize}), got ${describe(id)}`);
     }
   }
+}
+
+/** Whether a payload is a reply (its handing over calls the requester's own callback, never the sender). */
+function isReply<T>(message: Message<T> | Reply): message is Reply {
+  return message.type === 'requestVoteReply' || message.type === 'appendEntriesReply';
 }
 
 /** The public view of a message in the network. */

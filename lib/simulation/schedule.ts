@@ -108,6 +108,12 @@ export interface CrashStep {
   readonly server: ServerId;
   /** The torn write: which share of the unsynced writes survives, see {@link SimulatedDiskState.crash}. @default 0 */
   readonly keep?: number;
+  /**
+   * Crash the server that received the last delivered message instead of `server` (which
+   * stays the fallback): a crash right after a server acted, before anything else made its
+   * writes durable, is the one that exposes a reply sent before its write. @default false
+   */
+  readonly lastReceiver?: boolean;
 }
 
 /** Restarts a server over its persistent state (crashing it first, as a {@link CrashStep} does, if it runs). */
@@ -118,6 +124,8 @@ export interface RestartStep {
   readonly server: ServerId;
   /** When the server runs: the share of its unsynced writes that survive the crash, as in {@link CrashStep}. @default 0 */
   readonly keep?: number;
+  /** Restart the server that received the last delivered message instead, as in {@link CrashStep}. @default false */
+  readonly lastReceiver?: boolean;
 }
 
 /** Splits the network into groups. */
@@ -250,7 +258,7 @@ export function generateSchedule(seed: number, options: ScheduleOptions): Simula
         return { type: kind, server: server() };
       case 'crash':
       case 'restart':
-        return { type: kind, server: server(), keep: random() < 0.5 ? 0 : random() };
+        return { type: kind, server: server(), keep: random() < 0.5 ? 0 : random(), lastReceiver: random() < 0.5 };
       case 'partition':
         return { type: 'partition', groups: randomGroups() };
       case 'cutLink': {

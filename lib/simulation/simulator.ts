@@ -161,6 +161,12 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
   });
   const isolated = new Set<ServerId>();
   const held: HeldMessage[] = [];
+  let lastReceiver: ServerId | undefined;
+  const deliver = (message: AddressedMessage<T>): void => {
+    lastReceiver = message.to;
+    cluster.network.deliver(message.to, message.id);
+    delivered++;
+  };
   options.onStart?.(cluster, checker);
   let steps = 0;
   let delivered = 0;
@@ -174,8 +180,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     for (let bound = 0; bound < DELIVERY_BOUND && checker.violation === undefined; bound++) {
       const next = cluster.network.undeliveredAt(0);
       if (next === undefined) break;
-      cluster.network.deliver(next.to, next.id);
-      delivered++;
+      deliver(next);
       checkCommitIndexes(cluster, checker);
     }
   };
@@ -190,10 +195,10 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
       checkCommitIndexes(cluster, checker);
     }
   };
-  /** Crashes server `id` if it runs: the cluster stops it, its store loses its unsynced writes. */
+  /** Crashes server `id` if it runs: the cluster stops it (replies it sent may still arrive), its store loses its unsynced writes. */
   const crash = (id: ServerId, keep: number | undefined): string => {
     if (!cluster.isRunning(id)) return '';
-    cluster.crash(id);
+    cluster.crash(id, { keepSentReplies: true });
     const store = stores[id];
     if (!(store instanceof SimulatedDiskState)) return '';
     const { lost, kept } = store.crash(keep ?? 0);
@@ -209,6 +214,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
       }
       held.splice(k, 1);
       if (!cluster.network.isHeld(message.to, message.id)) continue; // lost in a crash
+      lastReceiver = message.to;
       cluster.network.deliver(message.to, message.id);
       delivered++;
       say(`release held #${message.id} ${message.what}`);
@@ -235,8 +241,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
         const chosen = pickMessage(event.pick);
         if (chosen === undefined) break;
         if (event.type === 'deliver') {
-          cluster.network.deliver(chosen.to, chosen.id);
-          delivered++;
+          deliver(chosen);
         } else if (event.type === 'drop') {
           cluster.network.drop(chosen.to, chosen.id);
         } else {
@@ -268,14 +273,16 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
         say(`heartbeat ${event.server}`);
         break;
       case 'crash': {
-        const loss = crash(event.server, event.keep);
-        say(`crash ${event.server}${loss}`);
+        const id = event.lastReceiver === true ? (lastReceiver ?? event.server) : event.server;
+        const loss = crash(id, event.keep);
+        say(`crash ${id}${event.lastReceiver === true ? ' (the last receiver)' : ''}${loss}`);
         break;
       }
       case 'restart': {
-        const loss = crash(event.server, event.keep);
-        restart(event.server);
-        say(`restart ${event.server}${loss}`);
+        const id = event.lastReceiver === true ? (lastReceiver ?? event.server) : event.server;
+        const loss = crash(id, event.keep);
+        restart(id);
+        say(`restart ${id}${event.lastReceiver === true ? ' (the last receiver)' : ''}${loss}`);
         break;
       }
       case 'partition':
