@@ -49,11 +49,13 @@ export type { InMemoryClusterOptions } from './cluster';
 export { InMemoryCluster } from './cluster';
 export type { AddressedMessage, DeliveryMode, UndeliveredMessage } from './network';
 export { InMemoryNetwork } from './network';
-export type { InvariantName, LogReader, Violation } from './simulation/invariants';
+export type { DurableStores, InvariantName, LogReader, Violation } from './simulation/invariants';
+export type { CrashLoss } from './simulation/disk';
+export { SimulatedDiskState } from './simulation/disk';
 export { SafetyChecker } from './simulation/invariants';
 export { ObservedPersistentState, checkCommitIndexes, logReader, observeServer } from './simulation/observe';
 export type {
-  AdvanceStep, DeliverStep, DropStep, DuplicateStep, ProposeStep, TimeoutStep, HeartbeatStep, CrashStep, RestartStep, PartitionStep, HealStep, IsolateLeaderStep, ReconnectAllStep, CutLinkStep, RestoreLinksStep, QuietStep,
+  AdvanceStep, DeliverStep, DropStep, DuplicateStep, HoldStep, ProposeStep, TimeoutStep, HeartbeatStep, CrashStep, RestartStep, PartitionStep, HealStep, IsolateLeaderStep, ReconnectAllStep, CutLinkStep, RestoreLinksStep, QuietStep,
   FaultWeights,
   ScheduleOptions,
   SimulationEvent,
