@@ -62,7 +62,10 @@ export interface DuplicateStep {
 /**
  * Holds one waiting message back across several elections, then delivers it (unless a
  * crash of its sender or receiver lost it meanwhile): a reply from an earlier term reaching
- * a leader of a later one, say. Messages still held when the faults stop are delivered then.
+ * a leader of a later one, say. It is delivered after `elections` more terms elected a
+ * leader, or as soon as its receiver leads a term later than the one it was in when the
+ * message was held, whichever comes first. Messages still held when the faults stop are
+ * delivered then.
  */
 export interface HoldStep {
   /** Which kind of step. */

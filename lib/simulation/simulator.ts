@@ -104,11 +104,16 @@ export function limitsFor(seed: number): MessageLimits {
 }
 
 const QUIET_STEP_MS = 10;
-/** A message held back by a {@link HoldStep}: delivered once `leaderTerms` reaches `until`. */
+/**
+ * A message held back by a {@link HoldStep}: delivered once `leaderTerms` reaches `until`,
+ * or as soon as its receiver leads a term later than `term` (the moment a reply of an
+ * earlier term is most dangerous to a leader).
+ */
 interface HeldMessage {
   readonly to: ServerId;
   readonly id: number;
   readonly until: number;
+  readonly term: number;
   readonly what: string;
 }
 
@@ -208,7 +213,9 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
   const release = (all: boolean): void => {
     for (let k = 0; k < held.length && checker.violation === undefined; ) {
       const message = held[k] as HeldMessage;
-      if (!all && checker.leaderTerms < message.until) {
+      const receiver = cluster.servers[message.to] as Server<T>;
+      const leadsLater = receiver.role === 'leader' && receiver.currentTerm > message.term;
+      if (!all && !leadsLater && checker.leaderTerms < message.until) {
         k++;
         continue;
       }
@@ -255,7 +262,8 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
         if (chosen === undefined) break;
         cluster.network.hold(chosen.to, chosen.id);
         const what = `${chosen.from}→${chosen.to} ${describeMessage(chosen.message)}`;
-        held.push({ to: chosen.to, id: chosen.id, until: checker.leaderTerms + Math.max(1, event.elections), what });
+        const term = (cluster.servers[chosen.to] as Server<T>).currentTerm;
+        held.push({ to: chosen.to, id: chosen.id, until: checker.leaderTerms + Math.max(1, event.elections), term, what });
         say(`hold #${chosen.id} ${what} for ${event.elections} election${event.elections === 1 ? '' : 's'}`);
         break;
       }
