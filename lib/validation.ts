@@ -4,9 +4,9 @@ import type { LogEntry, LogPosition, ServerId } from './types';
 
 /*
  * Validation reads every field of its input exactly once, checks the value it read, and
- * builds a plain copy out of those values (frozen, but for the entry objects, which are
- * new and held by the receiver alone). Callers act on the copy, never on the original: a
- * getter or a Proxy cannot show validation one value and the server another, and nothing a
+ * builds a plain copy out of those values (not frozen: the copy is the receiver's own and
+ * never handed to anyone else, and freezing costs more than the copy). Callers act on
+ * the copy, never on the original: a getter or a Proxy cannot show validation one value and the server another, and nothing a
  * peer sent is read again later. Anything that goes wrong while reading (a getter or Proxy
  * trap that throws, a revoked Proxy) and any value of the wrong kind (Symbol, BigInt,
  * object, ...) becomes an InvalidMessageError naming the field's path; no other error
@@ -22,9 +22,9 @@ export interface Receiver {
 }
 
 /**
- * Checks every field of a request before a server acts on it, and returns a frozen plain
+ * Checks every field of a request before a server acts on it, and returns a plain
  * copy holding exactly the fields of {@link RequestVoteMessage} or
- * {@link AppendEntriesMessage} (with `entries` a new frozen array of new plain
+ * {@link AppendEntriesMessage} (with `entries` a new array of new plain
  * `{ index, term, data }` objects; `data` itself is the sender's reference). Each field of
  * `message` is read once; the server must act on the returned copy, not on `message`.
  * @throws {@link InvalidMessageError} naming the first bad field (or the first field that
@@ -42,25 +42,36 @@ export function validateMessage<T>(message: unknown, receiver: Receiver): Messag
 
 /**
  * Checks a vote reply that should come from `expectedVoter` for a request of `requestTerm`,
- * and returns a frozen plain copy `{ voter, voterTerm, voteGranted }`. Each field of `reply`
+ * and returns a plain copy `{ voter, voterTerm, voteGranted }`. Each field of `reply`
  * is read once; the caller must act on the returned copy.
  * @throws {@link InvalidMessageError} naming the first bad field; nothing else is thrown.
  */
 export function validateRequestVoteReply(reply: unknown, expectedVoter: ServerId, requestTerm: number): RequestVoteReply {
-  const source = checkObject('reply', reply, 'an object');
-  const voter = checkSender('voter', read(source, 'voter', 'voter'), expectedVoter);
-  const voterTerm = checkTerm('voterTerm', read(source, 'voterTerm', 'voterTerm'));
+  const source = checkObject('reply', reply, 'an object') as { readonly [K in keyof RequestVoteReply]?: unknown };
+  let field = 'voter';
+  let rawVoter: unknown, rawVoterTerm: unknown, rawVoteGranted: unknown;
+  try {
+    rawVoter = source.voter;
+    field = 'voterTerm';
+    rawVoterTerm = source.voterTerm;
+    field = 'voteGranted';
+    rawVoteGranted = source.voteGranted;
+  } catch (error) {
+    throw unreadable(field, error);
+  }
+  const voter = checkSender('voter', rawVoter, expectedVoter);
+  const voterTerm = checkTerm('voterTerm', rawVoterTerm);
   checkReplyTerm('voterTerm', voterTerm, requestTerm);
-  const voteGranted = checkBoolean('voteGranted', read(source, 'voteGranted', 'voteGranted'));
+  const voteGranted = checkBoolean('voteGranted', rawVoteGranted);
   if (voteGranted && voterTerm !== requestTerm) {
     throw invalid('voterTerm', voterTerm, `the request's term (${requestTerm}) when the vote is granted`);
   }
-  return Object.freeze({ voter, voterTerm, voteGranted });
+  return { voter, voterTerm, voteGranted };
 }
 
 /**
  * Checks an AppendEntries reply that should come from `expectedFollower` for a request of
- * `requestTerm` whose entries end at `lastSentIndex`, and returns a frozen plain copy
+ * `requestTerm` whose entries end at `lastSentIndex`, and returns a plain copy
  * `{ follower, followerTerm, success, matchIndex }`, plus `hintTerm` when the reply has one.
  * Each field of `reply` is read once; the caller must act on the returned copy.
  *
@@ -75,74 +86,142 @@ export function validateAppendEntriesReply(
   requestTerm: number,
   lastSentIndex: number,
 ): AppendEntriesReply {
-  const source = checkObject('reply', reply, 'an object');
-  const follower = checkSender('follower', read(source, 'follower', 'follower'), expectedFollower);
-  const followerTerm = checkTerm('followerTerm', read(source, 'followerTerm', 'followerTerm'));
+  const source = checkObject('reply', reply, 'an object') as { readonly [K in keyof AppendEntriesReply]?: unknown };
+  let field = 'follower';
+  let rawFollower: unknown, rawFollowerTerm: unknown, rawSuccess: unknown, rawMatchIndex: unknown, rawHintTerm: unknown;
+  try {
+    rawFollower = source.follower;
+    field = 'followerTerm';
+    rawFollowerTerm = source.followerTerm;
+    field = 'success';
+    rawSuccess = source.success;
+    field = 'matchIndex';
+    rawMatchIndex = source.matchIndex;
+    field = 'hintTerm';
+    rawHintTerm = source.hintTerm;
+  } catch (error) {
+    throw unreadable(field, error);
+  }
+  const follower = checkSender('follower', rawFollower, expectedFollower);
+  const followerTerm = checkTerm('followerTerm', rawFollowerTerm);
   checkReplyTerm('followerTerm', followerTerm, requestTerm);
-  const success = checkBoolean('success', read(source, 'success', 'success'));
-  const matchIndex = checkIndex('matchIndex', read(source, 'matchIndex', 'matchIndex'));
-  const rawHintTerm = read(source, 'hintTerm', 'hintTerm');
+  const success = checkBoolean('success', rawSuccess);
+  const matchIndex = checkIndex('matchIndex', rawMatchIndex);
   if (success && followerTerm !== requestTerm) {
     throw invalid('followerTerm', followerTerm, `the request's term (${requestTerm}) on success`);
   }
   if (success && matchIndex !== lastSentIndex) {
     throw invalid('matchIndex', matchIndex, `prevLogEntry.index + entries.length (${lastSentIndex}) on success`);
   }
-  if (rawHintTerm === undefined) return Object.freeze({ follower, followerTerm, success, matchIndex });
+  if (rawHintTerm === undefined) return { follower, followerTerm, success, matchIndex };
   if (!isNonNegativeInteger(rawHintTerm) || rawHintTerm > followerTerm) {
     throw invalid('hintTerm', rawHintTerm, `absent or an integer in [0, followerTerm (${followerTerm})]`);
   }
   if ((matchIndex === 0) !== (rawHintTerm === 0)) {
     throw invalid('hintTerm', rawHintTerm, matchIndex === 0 ? '0 when matchIndex is 0' : 'at least 1 when matchIndex is above 0');
   }
-  return Object.freeze({ follower, followerTerm, success, matchIndex, hintTerm: rawHintTerm });
+  return { follower, followerTerm, success, matchIndex, hintTerm: rawHintTerm };
 }
 
 // ------------------------------------------------------------------ the two requests
 
 function validateRequestVote(source: object, receiver: Receiver): RequestVoteMessage {
-  const candidateTerm = checkTerm('candidateTerm', read(source, 'candidateTerm', 'candidateTerm'));
-  const candidateId = checkPeer('candidateId', read(source, 'candidateId', 'candidateId'), receiver);
-  const candidateLastLogEntry = copyPosition('candidateLastLogEntry', read(source, 'candidateLastLogEntry', 'candidateLastLogEntry'));
+  const fields = source as { readonly [K in keyof RequestVoteMessage]?: unknown };
+  let field = 'candidateTerm';
+  let rawTerm: unknown, rawId: unknown, rawLast: unknown, rawReplyChannel: unknown;
+  try {
+    rawTerm = fields.candidateTerm;
+    field = 'candidateId';
+    rawId = fields.candidateId;
+    field = 'candidateLastLogEntry';
+    rawLast = fields.candidateLastLogEntry;
+    field = 'replyChannel';
+    rawReplyChannel = fields.replyChannel;
+  } catch (error) {
+    throw unreadable(field, error);
+  }
+  const candidateTerm = checkTerm('candidateTerm', rawTerm);
+  const candidateId = checkPeer('candidateId', rawId, receiver);
+  const candidateLastLogEntry = copyPosition('candidateLastLogEntry', rawLast);
   if (candidateLastLogEntry.term > candidateTerm) {
     throw invalid('candidateLastLogEntry.term', candidateLastLogEntry.term, `at most candidateTerm (${candidateTerm})`);
   }
-  const replyChannel = checkFunction(read(source, 'replyChannel', 'replyChannel')) as RequestVoteMessage['replyChannel'];
-  return Object.freeze({ type: 'requestVote', candidateTerm, candidateId, candidateLastLogEntry, replyChannel });
+  const replyChannel = checkFunction(rawReplyChannel) as RequestVoteMessage['replyChannel'];
+  return { type: 'requestVote', candidateTerm, candidateId, candidateLastLogEntry, replyChannel };
 }
 
 function validateAppendEntries<T>(source: object, receiver: Receiver): AppendEntriesMessage<T> {
-  const leaderTerm = checkTerm('leaderTerm', read(source, 'leaderTerm', 'leaderTerm'));
-  const leaderId = checkPeer('leaderId', read(source, 'leaderId', 'leaderId'), receiver);
-  const prevLogEntry = copyPosition('prevLogEntry', read(source, 'prevLogEntry', 'prevLogEntry'));
+  const fields = source as { readonly [K in keyof AppendEntriesMessage<T>]?: unknown };
+  let field = 'leaderTerm';
+  let rawTerm: unknown, rawId: unknown, rawPrev: unknown, rawEntries: unknown, rawCommit: unknown, rawReplyChannel: unknown;
+  try {
+    rawTerm = fields.leaderTerm;
+    field = 'leaderId';
+    rawId = fields.leaderId;
+    field = 'prevLogEntry';
+    rawPrev = fields.prevLogEntry;
+    field = 'entries';
+    rawEntries = fields.entries;
+    field = 'leaderCommitIndex';
+    rawCommit = fields.leaderCommitIndex;
+    field = 'replyChannel';
+    rawReplyChannel = fields.replyChannel;
+  } catch (error) {
+    throw unreadable(field, error);
+  }
+  const leaderTerm = checkTerm('leaderTerm', rawTerm);
+  const leaderId = checkPeer('leaderId', rawId, receiver);
+  const prevLogEntry = copyPosition('prevLogEntry', rawPrev);
   if (prevLogEntry.term > leaderTerm) {
     throw invalid('prevLogEntry.term', prevLogEntry.term, `at most leaderTerm (${leaderTerm})`);
   }
-  const entries = copyEntries<T>(read(source, 'entries', 'entries'), prevLogEntry, leaderTerm);
-  const leaderCommitIndex = checkIndex('leaderCommitIndex', read(source, 'leaderCommitIndex', 'leaderCommitIndex'));
-  const replyChannel = checkFunction(read(source, 'replyChannel', 'replyChannel')) as AppendEntriesMessage<T>['replyChannel'];
-  return Object.freeze({ type: 'appendEntries', leaderTerm, leaderId, prevLogEntry, entries, leaderCommitIndex, replyChannel });
+  const entries = copyEntries<T>(rawEntries, prevLogEntry, leaderTerm);
+  const leaderCommitIndex = checkIndex('leaderCommitIndex', rawCommit);
+  const replyChannel = checkFunction(rawReplyChannel) as AppendEntriesMessage<T>['replyChannel'];
+  return { type: 'appendEntries', leaderTerm, leaderId, prevLogEntry, entries, leaderCommitIndex, replyChannel };
 }
 
 function copyPosition(path: string, value: unknown): LogPosition {
   const source = checkObject(path, value, 'a log position');
-  const index = checkIndex(`${path}.index`, read(source, 'index', `${path}.index`));
-  const term = checkTerm(`${path}.term`, read(source, 'term', `${path}.term`));
+  let rawIndex: unknown, rawTerm: unknown;
+  let field = 'index';
+  try {
+    rawIndex = (source as { readonly index?: unknown }).index;
+    field = 'term';
+    rawTerm = (source as { readonly term?: unknown }).term;
+  } catch (error) {
+    throw unreadable(`${path}.${field}`, error);
+  }
+  if (!isNonNegativeInteger(rawIndex)) throw invalid(`${path}.index`, rawIndex, 'an integer >= 0');
+  if (!isNonNegativeInteger(rawTerm)) throw invalid(`${path}.term`, rawTerm, 'an integer >= 0');
+  const index = rawIndex;
+  const term = rawTerm;
   if ((index === 0) !== (term === 0)) {
     throw invalid(`${path}.term`, term, index === 0 ? '0 when index is 0' : 'at least 1 when index is above 0');
   }
-  return Object.freeze({ index, term });
+  return { index, term };
 }
 
 /**
- * Copies `entries` into a new frozen array of new plain `{ index, term, data }` objects,
+ * Copies `entries` into a new array of new plain `{ index, term, data }` objects,
  * checking each as it goes. The entries themselves are not frozen (freezing costs more than
  * the rest of the copy): they are new objects that only the receiver holds. The reads are
  * inlined, with the paths built only on error, as this runs for every entry received.
  */
 function copyEntries<T>(value: unknown, prev: LogPosition, leaderTerm: number): readonly LogEntry<T>[] {
-  if (!isArray(value, 'entries')) throw invalid('entries', value, 'an array');
-  const length = read(value, 'length', 'entries.length');
+  let isArrayValue: boolean;
+  try {
+    isArrayValue = Array.isArray(value); // throws on a revoked Proxy
+  } catch (error) {
+    throw unreadable('entries', error);
+  }
+  if (!isArrayValue) throw invalid('entries', value, 'an array');
+  let length: unknown;
+  try {
+    length = (value as readonly unknown[]).length;
+  } catch (error) {
+    throw unreadable('entries.length', error);
+  }
   if (!isNonNegativeInteger(length)) throw invalid('entries.length', length, 'an integer >= 0');
   const copy = new Array<LogEntry<T>>(length);
   let previousTerm = prev.term;
@@ -176,7 +255,7 @@ function copyEntries<T>(value: unknown, prev: LogPosition, leaderTerm: number): 
     copy[k] = { index: expectedIndex, term, data: data as T };
     previousTerm = term;
   }
-  return Object.freeze(copy);
+  return copy;
 }
 
 // ------------------------------------------------------------------ reading, once
@@ -185,15 +264,6 @@ function copyEntries<T>(value: unknown, prev: LogPosition, leaderTerm: number): 
 function read(source: object, key: string | number, path: string): unknown {
   try {
     return (source as Record<string | number, unknown>)[key];
-  } catch (error) {
-    throw unreadable(path, error);
-  }
-}
-
-/** `Array.isArray`, which throws a TypeError on a revoked Proxy. */
-function isArray(value: unknown, path: string): value is readonly unknown[] {
-  try {
-    return Array.isArray(value);
   } catch (error) {
     throw unreadable(path, error);
   }
