@@ -115,8 +115,10 @@ async function main(filters: readonly string[]): Promise<void> {
 
   const get = (name: string, key: string): number => results.get(name)?.[key] ?? NaN;
   const ratios: [string, number, string][] = [
-    ['W2 / W5 (shared objects)', get('W2', 'entriesPerSecond') / get('W5', 'sharedPerSecond'), '>= 0.3'],
-    ['W2 / W5 (object per replica)', get('W2', 'entriesPerSecond') / get('W5', 'copiedPerSecond'), ''],
+    // Followers keep their own copy of each entry (validation copies what a peer sent), so
+    // the floor to compare with is the one with an object per replica.
+    ['W2 / W5 (shared objects)', get('W2', 'entriesPerSecond') / get('W5', 'sharedPerSecond'), ''],
+    ['W2 / W5 (object per replica)', get('W2', 'entriesPerSecond') / get('W5', 'copiedPerSecond'), '>= 0.3'],
     ['W1 / W5 (shared objects)', get('W1', 'commitsPerSecond') / get('W5', 'sharedPerSecond'), ''],
     ['W3 / W2 (5 servers vs 3)', get('W3', 'entriesPerSecond') / get('W2', 'entriesPerSecond'), ''],
     ['W4 t(400k) / t(200k)', get('W4', 'ms@400k') / get('W4', 'ms@200k'), '<= 2.3'],
@@ -128,8 +130,8 @@ async function main(filters: readonly string[]): Promise<void> {
     ['S file(100) / file(1): group commit', get('S-file-100', 'entriesPerSecond') / get('S-file-1', 'entriesPerSecond'), ''],
     ['W1 ours / peer', get('W1', 'commitsPerSecond') / get('W7-W1', 'entriesPerSecond'), '>= 10'],
     ['W2 ours / peer', get('W2', 'entriesPerSecond') / get('W7-W2', 'entriesPerSecond'), '>= 10'],
-    ['W1 ours / etcd raft (serial commits/s)', get('W1', 'commitsPerSecond') / get('etcd-W1', 'commitsPerSecond'), ''],
-    ['W2 ours / etcd raft (batched entries/s)', get('W2', 'entriesPerSecond') / get('etcd-W2', 'entriesPerSecond'), ''],
+    ['W1 ours / etcd raft (serial commits/s)', get('W1', 'commitsPerSecond') / get('etcd-W1', 'commitsPerSecond'), '>= 3 (target, issue 8)'],
+    ['W2 ours / etcd raft (batched entries/s)', get('W2', 'entriesPerSecond') / get('etcd-W2', 'entriesPerSecond'), '>= 10 (target, issue 8)'],
   ];
   console.log('');
   for (const [name, value, bar] of ratios) if (Number.isFinite(value)) console.log(`${name.padEnd(30)} ${value.toFixed(3)} ${bar}`);
