@@ -1,6 +1,7 @@
 import { InvalidArgumentError, describe } from './errors';
 import type { Message, Reply } from './messages';
 import type { ServerId } from './types';
+import { WaitingOrder } from './waiting-order';
 
 /** How an {@link InMemoryNetwork} moves messages: by itself at once, or only when told to. */
 export type DeliveryMode = 'immediate' | 'manual';
@@ -25,111 +26,10 @@ export interface AddressedMessage<T> extends UndeliveredMessage<T> {
 interface Envelope<T> extends AddressedMessage<T> {
   /** Hands the payload to its receiver; the network has already checked that it may. */
   readonly handOver: () => void;
-  /** Its place in {@link WaitingOrder} while it waits there, else -1. */
+  /** Its place in the {@link WaitingOrder} while it waits there, else -1. */
   slot: number;
   /** A reply that left its sender before the sender crashed: it may arrive although the sender is down. */
   orphan?: boolean;
-}
-
-/**
- * Every waiting message of a `'manual'` network in sending (id) order, with O(1) amortized
- * access to the oldest and O(log n) access to the k-th: a Fenwick tree counts the occupied
- * slots, so that removing a message from the middle leaves no hole to step over. Slots are
- * handed out in sending order and renumbered (compacted) when they run out, which costs
- * O(n) once per n insertions.
- */
-class WaitingOrder<T> {
-  #slots: (Envelope<T> | undefined)[] = [];
-  #tree = new Int32Array(1);
-  #used = 0;
-  #head = 0;
-  #size = 0;
-
-  /** Number of waiting messages. */
-  get size(): number {
-    return this.#size;
-  }
-
-  /** Adds `envelope` after every other (it has the highest id so far). */
-  push(envelope: Envelope<T>): void {
-    if (this.#used === this.#slots.length) this.#renumber();
-    envelope.slot = this.#used;
-    this.#slots[this.#used] = envelope;
-    this.#add(this.#used, 1);
-    this.#used++;
-    this.#size++;
-  }
-
-  /** Removes `envelope`, which must be in the order. */
-  remove(envelope: Envelope<T>): void {
-    this.#slots[envelope.slot] = undefined;
-    this.#add(envelope.slot, -1);
-    envelope.slot = -1;
-    this.#size--;
-  }
-
-  /** The oldest waiting message, in O(1) amortized. */
-  first(): Envelope<T> | undefined {
-    while (this.#head < this.#used && this.#slots[this.#head] === undefined) this.#head++;
-    return this.#slots[this.#head];
-  }
-
-  /** The `position`-th waiting message (0 = oldest), in O(log n). */
-  at(position: number): Envelope<T> | undefined {
-    if (position < 0 || position >= this.#size) return undefined;
-    if (position === 0) return this.first();
-    // Binary lifting over the Fenwick tree: the largest prefix holding `position` messages.
-    const tree = this.#tree;
-    let index = 0;
-    let remaining = position + 1;
-    for (let step = highestPowerOfTwo(tree.length - 1); step > 0; step >>= 1) {
-      const next = index + step;
-      if (next < tree.length && (tree[next] as number) < remaining) {
-        index = next;
-        remaining -= tree[next] as number;
-      }
-    }
-    return this.#slots[index]; // tree index `index + 1` is slot `index`
-  }
-
-  /** Every waiting message, oldest first. */
-  *values(): IterableIterator<Envelope<T>> {
-    for (let slot = this.#head; slot < this.#used; slot++) {
-      const envelope = this.#slots[slot];
-      if (envelope !== undefined) yield envelope;
-    }
-  }
-
-  #add(slot: number, delta: number): void {
-    const tree = this.#tree;
-    for (let index = slot + 1; index < tree.length; index += index & -index) tree[index] = (tree[index] as number) + delta;
-  }
-
-  /** Compacts the waiting messages into slots 0..size-1, with room for as many again, and rebuilds the tree in O(n). */
-  #renumber(): void {
-    const live = [...this.values()];
-    const capacity = Math.max(16, live.length * 2);
-    this.#slots = new Array<Envelope<T> | undefined>(capacity).fill(undefined);
-    const tree = new Int32Array(capacity + 1);
-    live.forEach((envelope, slot) => {
-      envelope.slot = slot;
-      this.#slots[slot] = envelope;
-      tree[slot + 1] = 1;
-    });
-    for (let index = 1; index <= capacity; index++) {
-      const parent = index + (index & -index);
-      if (parent <= capacity) tree[parent] = (tree[parent] as number) + (tree[index] as number);
-    }
-    this.#tree = tree;
-    this.#used = live.length;
-    this.#head = 0;
-  }
-}
-
-function highestPowerOfTwo(n: number): number {
-  let power = 1;
-  while (power * 2 <= n) power *= 2;
-  return n < 1 ? 0 : power;
 }
 
 /**
@@ -169,7 +69,7 @@ export class InMemoryNetwork<T> {
   readonly #fifo: Envelope<T>[] = [];
   #fifoHead = 0;
   readonly #waiting: Map<number, Envelope<T>>[];
-  readonly #order = new WaitingOrder<T>();
+  readonly #order = new WaitingOrder<Envelope<T>>();
   readonly #held: Map<number, Envelope<T>>[];
   #heldCount = 0;
   #nextId = 1;
