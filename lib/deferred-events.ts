@@ -40,16 +40,30 @@ export class DeferredEvents<Events extends EventEmitter.ValidEventTypes> {
    * @throws {@link ListenerError} when listeners threw (after all events were emitted), unless the body itself threw.
    */
   run<R>(body: () => R): R {
-    this.#depth++;
+    this.enter();
     let completed = false;
     try {
       const result = body();
       completed = true;
       return result;
     } finally {
-      this.#depth--;
-      if (this.#depth === 0 && this.#pending.length > 0) this.#emitAll(completed);
+      this.exit(completed);
     }
+  }
+
+  /** Starts an entry point's body (the allocation-free form of {@link DeferredEvents.run}); pair it with {@link DeferredEvents.exit}. */
+  enter(): void {
+    this.#depth++;
+  }
+
+  /**
+   * Ends an entry point's body; `completed` says whether it returned (rather than threw). The
+   * outermost exit emits what was raised.
+   * @throws {@link ListenerError} when listeners threw and the body completed.
+   */
+  exit(completed: boolean): void {
+    this.#depth--;
+    if (this.#depth === 0 && this.#pending.length > 0) this.#emitAll(completed);
   }
 
   #emitAll(rethrow: boolean): void {

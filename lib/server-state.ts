@@ -95,17 +95,20 @@ export class ServerState<T> {
    */
   step<R>(call: string, body: () => R): R {
     if (this.#busy) throw new ReentrancyError(call);
-    return this.events.run(() => {
-      this.#busy = true;
-      this.applyBudget = this.options.maxCommittedEntriesPerEvent;
-      try {
-        const result = body();
-        applyCommitted(this);
-        return result;
-      } finally {
-        this.#busy = false;
-      }
-    });
+    const events = this.events;
+    events.enter();
+    this.#busy = true;
+    this.applyBudget = this.options.maxCommittedEntriesPerEvent;
+    let completed = false;
+    try {
+      const result = body();
+      applyCommitted(this);
+      completed = true;
+      return result;
+    } finally {
+      this.#busy = false;
+      events.exit(completed);
+    }
   }
 
   /** Any message or reply of a later term: adopt the term and become a follower (§5.1). Returns whether it did. */

@@ -208,6 +208,9 @@ function copyPosition(path: string, value: unknown): LogPosition {
  * the rest of the copy): they are new objects that only the receiver holds. The reads are
  * inlined, with the paths built only on error, as this runs for every entry received.
  */
+/** The entries of every heartbeat: one shared empty array, frozen, as nothing may add to it. */
+const NO_ENTRIES: readonly never[] = Object.freeze([]);
+
 function copyEntries<T>(value: unknown, prev: LogPosition, leaderTerm: number): readonly LogEntry<T>[] {
   let isArrayValue: boolean;
   try {
@@ -223,6 +226,7 @@ function copyEntries<T>(value: unknown, prev: LogPosition, leaderTerm: number): 
     throw unreadable('entries.length', error);
   }
   if (!isNonNegativeInteger(length)) throw invalid('entries.length', length, 'an integer >= 0');
+  if (length === 0) return NO_ENTRIES; // a heartbeat
   const copy = new Array<LogEntry<T>>(length);
   let previousTerm = prev.term;
   for (let k = 0; k < length; k++) {
