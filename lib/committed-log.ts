@@ -1,25 +1,29 @@
 import type { LogEntry } from './types';
 
 /**
- * What one server emitted as `committed`, for {@link InMemoryCluster.committed}: the events'
- * arrays are kept as they came (O(1) per event) and copied into one flat array only when it
- * is asked for, each entry once (amortized linear). The flat array is the same object on
- * every call and grows with later calls.
+ * What one server emitted as `committed`, for {@link InMemoryCluster.committed}: each event's
+ * entries are appended to a pending array as they come (the events' own arrays are not kept,
+ * so they die young), and moved into one flat array only when it is asked for, each entry
+ * once (amortized linear). The flat array is the same object on every call and grows with
+ * later calls, never in between.
  */
 export class CommittedLog<T> {
-  readonly #batches: (readonly LogEntry<T>[])[] = [];
+  /** Entries recorded since the last {@link CommittedLog.view}, in order; reused (emptied in place). */
+  readonly #pending: LogEntry<T>[] = [];
   readonly #flat: LogEntry<T>[] = [];
 
   /** Records one `committed` event's entries. */
   add(entries: readonly LogEntry<T>[]): void {
-    if (entries.length > 0) this.#batches.push(entries);
+    const pending = this.#pending;
+    for (let k = 0; k < entries.length; k++) pending.push(entries[k] as LogEntry<T>);
   }
 
   /** Every entry recorded so far, in order, as one array (read-only: do not modify it). */
   view(): readonly LogEntry<T>[] {
     const flat = this.#flat;
-    for (const batch of this.#batches) for (const entry of batch) flat.push(entry);
-    this.#batches.length = 0;
+    const pending = this.#pending;
+    for (let k = 0; k < pending.length; k++) flat.push(pending[k] as LogEntry<T>);
+    pending.length = 0;
     return flat;
   }
 }
