@@ -9,6 +9,7 @@ export type InvariantName =
   | 'commitIndexMonotonic'
   | 'durableCommits'
   | 'durableMajority'
+  | 'matchIndexBound'
   | 'noException'
   | 'liveness';
 
@@ -53,6 +54,12 @@ export interface LogReader<T> {
  *   by truncation or across a restart.
  * - Durable majority (once {@link SafetyChecker.watchStores} is called): at its first
  *   commit, an entry is held durably (synced) by the stores of a majority of the servers.
+ * - matchIndex bound (fed by {@link runSchedule} after every message a leader receives): a
+ *   leader's `matchIndex` for a follower that has not moved past the leader's term never
+ *   exceeds the prefix the follower's store really shares with the leader's log (by Log
+ *   Matching, the two logs hold an entry of the same term at `matchIndex`). It may lag,
+ *   never lead: a leader that counts a success reply of an earlier leadership, whose log was
+ *   rewritten since, is caught here at once, before it commits anything on that count.
  * - No exception (reported by {@link runSchedule}): no call into the cluster throws.
  *
  * @example
@@ -186,6 +193,33 @@ export class SafetyChecker<T> {
       return;
     }
     this.#commitIndex.set(serverObject, commitIndex);
+  }
+
+  /**
+   * Server `leader`, leader of `leaderTerm` with log `leaderLog`, believes follower
+   * `follower` holds its log up to `matchIndex`; the follower is in `followerTerm` with log
+   * `followerLog`. Unless the follower has moved to a later term (a later leader may then
+   * have rewritten its log, and this leader is merely deposed without knowing it), both logs
+   * must hold an entry of the same term at `matchIndex` (O(1)).
+   */
+  matchIndexObserved(
+    leader: ServerId,
+    leaderTerm: Term,
+    leaderLog: LogReader<T>,
+    follower: ServerId,
+    followerTerm: Term,
+    followerLog: LogReader<T>,
+    matchIndex: LogIndex,
+  ): void {
+    if (matchIndex <= 0 || followerTerm > leaderTerm) return;
+    const mine = leaderLog.entry(matchIndex);
+    const theirs = followerLog.entry(matchIndex);
+    if (mine !== undefined && theirs !== undefined && mine.term === theirs.term) return;
+    const show = (entry: LogEntry<T> | undefined): string => (entry === undefined ? 'nothing' : `term ${entry.term}`);
+    this.report(
+      'matchIndexBound',
+      `server ${leader}, leader of term ${leaderTerm}, has matchIndex ${matchIndex} for server ${follower} (term ${followerTerm}), but at index ${matchIndex} its log has ${show(mine)} and server ${follower}'s store has ${show(theirs)} (last index ${followerLog.lastIndex})`,
+    );
   }
 
   /** Durable Majority for an entry committed for the first time; false (and reported) when it fails. */

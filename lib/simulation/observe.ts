@@ -68,3 +68,21 @@ export function checkCommitIndexes<T>(cluster: InMemoryCluster<T>, checker: Safe
     if (cluster.isRunning(server.id)) checker.commitIndexObserved(server, server.id, server.volatileState.commitIndex);
   }
 }
+
+/**
+ * Checks the matchIndex bound (see {@link SafetyChecker.matchIndexObserved}) of server `id`,
+ * if it runs and leads: its `matchIndex` for every other server against that server's store.
+ * O(servers).
+ */
+export function checkMatchIndexes<T>(cluster: InMemoryCluster<T>, checker: SafetyChecker<T>, id: ServerId): void {
+  const leader = cluster.servers[id];
+  if (leader === undefined || leader.role !== 'leader' || !cluster.isRunning(id)) return;
+  const matchIndex = leader.leaderState?.matchIndex;
+  if (matchIndex === undefined) return;
+  const leaderLog = logReader(leader.persistentState);
+  for (const follower of cluster.servers) {
+    if (follower.id === id) continue;
+    const store = follower.persistentState;
+    checker.matchIndexObserved(id, leader.currentTerm, leaderLog, follower.id, store.currentTerm, logReader(store), matchIndex[follower.id] ?? 0);
+  }
+}

@@ -66,6 +66,13 @@ export interface DuplicateStep {
  * leader, or as soon as its receiver leads a term later than the one it was in when the
  * message was held, whichever comes first. Messages still held when the faults stop are
  * delivered then.
+ *
+ * With `pick` below one half, the step takes, if any waits, a success AppendEntries reply
+ * acknowledging entries its receiver has not committed; such a reply waits up to 20 times
+ * `elections`, and past a later leadership of its receiver until the receiver's entry at
+ * the acknowledged index was rewritten (the late success of Figure 2, which must not
+ * count). While it waits, crash and restart steps aimed at its receiver take the next
+ * server instead, as a crash would lose the reply.
  */
 export interface HoldStep {
   /** Which kind of step. */

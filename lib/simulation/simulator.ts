@@ -7,7 +7,7 @@ import { deriveSeed, seededRandom } from '../random';
 import type { LogIndex, ServerId, Term } from '../types';
 import { SimulatedDiskState } from './disk';
 import { SafetyChecker, type Violation } from './invariants';
-import { checkCommitIndexes, logReader, observeServer } from './observe';
+import { checkCommitIndexes, checkMatchIndexes, logReader, observeServer } from './observe';
 import { generateSchedule, type FaultWeights, type SimulationEvent } from './schedule';
 
 /**
@@ -115,7 +115,16 @@ interface HeldMessage {
   readonly until: number;
   readonly term: number;
   readonly what: string;
+  /**
+   * For a success AppendEntries reply: the index it acknowledges and the term of the
+   * receiver's entry there when it was held. Such a reply waits, past a later leadership of
+   * its receiver, until that entry was rewritten (the case where counting it would be wrong).
+   */
+  readonly acknowledged?: { readonly index: LogIndex; readonly term: Term | undefined };
 }
+
+/** How many times longer (in elections) a held success reply may wait for its receiver's log to be rewritten. */
+const REWRITE_WAIT_FACTOR = 20;
 
 const DELIVERY_BOUND = 100_000;
 
@@ -171,6 +180,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     lastReceiver = message.to;
     cluster.network.deliver(message.to, message.id);
     delivered++;
+    checkMatchIndexes(cluster, checker, message.to);
   };
   options.onStart?.(cluster, checker);
   let steps = 0;
@@ -180,6 +190,27 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
   const pickMessage = (pick: number): AddressedMessage<T> | undefined => {
     const count = cluster.network.undeliveredCount;
     return count === 0 ? undefined : cluster.network.undeliveredAt(Math.min(count - 1, Math.floor(pick * count)));
+  };
+  /**
+   * The message a hold step takes: with `pick` below one half, and while any waits, one of
+   * the success AppendEntries replies acknowledging entries its receiver has not committed
+   * (entries that may yet be rewritten: the replies whose late arrival is dangerous, see
+   * {@link HeldMessage.acknowledged}); otherwise as {@link pickMessage}.
+   */
+  const pickToHold = (pick: number): AddressedMessage<T> | undefined => {
+    if (pick < 0.5) {
+      const successes: AddressedMessage<T>[] = [];
+      const count = cluster.network.undeliveredCount;
+      for (let k = 0; k < count; k++) {
+        const candidate = cluster.network.undeliveredAt(k) as AddressedMessage<T>;
+        const message = candidate.message;
+        if (message.type !== 'appendEntriesReply' || !message.reply.success) continue;
+        const receiver = cluster.servers[candidate.to] as Server<T>;
+        if (message.reply.matchIndex > receiver.volatileState.commitIndex) successes.push(candidate);
+      }
+      if (successes.length > 0) return successes[Math.floor(pick * 2 * successes.length)];
+    }
+    return pickMessage(pick);
   };
   const deliverAll = (): void => {
     for (let bound = 0; bound < DELIVERY_BOUND && checker.violation === undefined; bound++) {
@@ -214,7 +245,11 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     for (let k = 0; k < held.length && checker.violation === undefined; ) {
       const message = held[k] as HeldMessage;
       const receiver = cluster.servers[message.to] as Server<T>;
-      const leadsLater = receiver.role === 'leader' && receiver.currentTerm > message.term;
+      const ack = message.acknowledged;
+      const leadsLater =
+        receiver.role === 'leader' &&
+        receiver.currentTerm > message.term &&
+        (ack === undefined || receiver.persistentState.getLogEntry(ack.index)?.term !== ack.term);
       if (!all && !leadsLater && checker.leaderTerms < message.until) {
         k++;
         continue;
@@ -224,9 +259,24 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
       lastReceiver = message.to;
       cluster.network.deliver(message.to, message.id);
       delivered++;
+      checkMatchIndexes(cluster, checker, message.to);
       say(`release held #${message.id} ${message.what}`);
       checkCommitIndexes(cluster, checker);
     }
+  };
+  /**
+   * The server a crash or restart step takes instead of `id`: `id` itself, unless a held
+   * success reply waits for it (a crash would lose the reply, and with it the chance of the
+   * late arrival it was held for), then the next server in id order that none waits for
+   * (`id` when every server has one). So crashes stay as frequent.
+   */
+  const spare = (id: ServerId): ServerId => {
+    const waitedFor = (server: ServerId): boolean => held.some((message) => message.to === server && message.acknowledged !== undefined);
+    for (let k = 0; k < servers; k++) {
+      const candidate = (id + k) % servers;
+      if (!waitedFor(candidate)) return candidate;
+    }
+    return id;
   };
   const restart = (id: ServerId): void => {
     cluster.restart(id);
@@ -258,12 +308,21 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
         break;
       }
       case 'hold': {
-        const chosen = pickMessage(event.pick);
+        const chosen = pickToHold(event.pick);
         if (chosen === undefined) break;
         cluster.network.hold(chosen.to, chosen.id);
         const what = `${chosen.from}→${chosen.to} ${describeMessage(chosen.message)}`;
-        const term = (cluster.servers[chosen.to] as Server<T>).currentTerm;
-        held.push({ to: chosen.to, id: chosen.id, until: checker.leaderTerms + Math.max(1, event.elections), term, what });
+        const receiver = cluster.servers[chosen.to] as Server<T>;
+        const term = receiver.currentTerm;
+        const elections = Math.max(1, event.elections);
+        const message = chosen.message;
+        if (message.type === 'appendEntriesReply' && message.reply.success) {
+          const index = message.reply.matchIndex;
+          const acknowledged = { index, term: receiver.persistentState.getLogEntry(index)?.term };
+          held.push({ to: chosen.to, id: chosen.id, until: checker.leaderTerms + elections * REWRITE_WAIT_FACTOR, term, what, acknowledged });
+        } else {
+          held.push({ to: chosen.to, id: chosen.id, until: checker.leaderTerms + elections, term, what });
+        }
         say(`hold #${chosen.id} ${what} for ${event.elections} election${event.elections === 1 ? '' : 's'}`);
         break;
       }
@@ -281,13 +340,13 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
         say(`heartbeat ${event.server}`);
         break;
       case 'crash': {
-        const id = event.lastReceiver === true ? (lastReceiver ?? event.server) : event.server;
+        const id = spare(event.lastReceiver === true ? (lastReceiver ?? event.server) : event.server);
         const loss = crash(id, event.keep);
         say(`crash ${id}${event.lastReceiver === true ? ' (the last receiver)' : ''}${loss}`);
         break;
       }
       case 'restart': {
-        const id = event.lastReceiver === true ? (lastReceiver ?? event.server) : event.server;
+        const id = spare(event.lastReceiver === true ? (lastReceiver ?? event.server) : event.server);
         const loss = crash(id, event.keep);
         restart(id);
         say(`restart ${id}${event.lastReceiver === true ? ' (the last receiver)' : ''}${loss}`);

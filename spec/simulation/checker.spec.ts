@@ -343,6 +343,48 @@ describe('SafetyChecker: durableCommits', () => {
   });
 });
 
+describe('SafetyChecker: matchIndexBound', () => {
+  it('reports the late success of the Figure 2 trap: a matchIndex over an entry the follower does not share', () => {
+    // Server 0 led term 1 and sent [a, b] to server 1, which took them. Server 2, leader of
+    // term 2, rewrote index 1 of server 0's log; server 0 leads term 3 and appends c at 2.
+    // The success reply of term 1 ("server 1 holds up to 2") is counted: matchIndex[1] = 2.
+    const checker = new SafetyChecker<string>();
+    const leaderLog = log([2, 'x'], [3, 'c']);
+    const followerLog = log([1, 'a'], [1, 'b']);
+    checker.matchIndexObserved(0, 3, leaderLog, 1, 1, followerLog, 2);
+    const message = expectViolation(checker, 'matchIndexBound');
+    expect(message).toBe(
+      "server 0, leader of term 3, has matchIndex 2 for server 1 (term 1), but at index 2 its log has term 3 and server 1's store has term 1 (last index 2)",
+    );
+  });
+
+  it('reports a matchIndex past the end of the follower\'s store, or of the leader\'s own log', () => {
+    const past = new SafetyChecker<string>();
+    past.matchIndexObserved(0, 2, log([1, 'a'], [2, 'b']), 1, 2, log([1, 'a']), 2);
+    expect(expectViolation(past, 'matchIndexBound')).toContain("its log has term 2 and server 1's store has nothing (last index 1)");
+    const beyondLeader = new SafetyChecker<string>();
+    beyondLeader.matchIndexObserved(0, 2, log([1, 'a']), 1, 2, log([1, 'a'], [2, 'b']), 2);
+    expect(expectViolation(beyondLeader, 'matchIndexBound')).toContain('its log has nothing');
+  });
+
+  it('accepts a matchIndex that lags (0, or any index where both logs hold the same term)', () => {
+    const checker = new SafetyChecker<string>();
+    const leaderLog = log([1, 'a'], [1, 'b'], [3, 'c']);
+    checker.matchIndexObserved(0, 3, leaderLog, 1, 3, log(), 0);
+    checker.matchIndexObserved(0, 3, leaderLog, 1, 3, log([1, 'a'], [1, 'b'], [2, 'stale']), 2);
+    checker.matchIndexObserved(0, 3, leaderLog, 2, 3, log([1, 'a'], [1, 'b'], [3, 'c']), 3);
+    expect(checker.violation).toBeUndefined();
+  });
+
+  it('says nothing of a follower in a later term: a later leader may have rewritten it, and this leader is only deposed', () => {
+    const checker = new SafetyChecker<string>();
+    checker.matchIndexObserved(0, 3, log([1, 'a'], [3, 'c']), 1, 4, log([1, 'a'], [4, 'd']), 2);
+    expect(checker.violation).toBeUndefined();
+    checker.matchIndexObserved(0, 3, log([1, 'a'], [3, 'c']), 1, 3, log([1, 'a'], [2, 'd']), 2);
+    expect(checker.violation?.invariant).toBe('matchIndexBound');
+  });
+});
+
 describe('SafetyChecker: the first violation is kept', () => {
   it('keeps the first violation and ignores later ones', () => {
     const checker = new SafetyChecker<string>();

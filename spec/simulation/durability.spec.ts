@@ -198,6 +198,44 @@ describe('hold steps', () => {
     expect(examples.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('bring, with the default mix, a success reply to its receiver leading a later term over a rewritten log (caught by matchIndexBound if counted)', () => {
+    // The reply acknowledges index m in the follower's term; the leader's entry at m is of a
+    // later term (or gone): its log was rewritten since, so the reply must not count.
+    const seeds: number[] = [];
+    for (let seed = 1; seed <= 200 && seeds.length < 2; seed++) {
+      const result = simulate(seed, {
+        onStart: (started) => {
+          started.network.tap(({ to, message }) => {
+            const leader = started.servers[to];
+            if (message.type !== 'appendEntriesReply' || !message.reply.success || leader?.role !== 'leader') return;
+            const { followerTerm, matchIndex } = message.reply;
+            const mine = leader.persistentState.getLogEntry(matchIndex);
+            if (leader.currentTerm > followerTerm && (mine === undefined || mine.term > followerTerm) && !seeds.includes(seed)) seeds.push(seed);
+          });
+        },
+      });
+      expect(result.violation).toBeUndefined(); // lib ignores such replies
+    }
+    expect(seeds.length).toBe(2);
+  });
+
+  it('take, with a pick below one half, a success reply acknowledging uncommitted entries; a crash then spares its receiver', () => {
+    const d: SimulationEvent = { type: 'deliver', pick: 0 };
+    const schedule: SimulationEvent[] = [
+      { type: 'timeout', server: 0 }, d, d, d, d, // server 0 leads term 1
+      { type: 'propose', value: 1 }, d, d, d, // heartbeats to 1 and 2, then entry 1 to server 1
+      { type: 'hold', pick: 0, elections: 1 }, // the oldest waiting message is #8 (entry 1 to server 2)
+      { type: 'crash', server: 0, keep: 0, lastReceiver: false },
+    ];
+    const lines: string[] = [];
+    const limits = { maxEntriesPerMessage: 100, maxInflightMessages: 64 };
+    const result = runSchedule(schedule, 1, { servers: 3, limits, checkLiveness: false, trace: (line) => lines.push(line) });
+    expect(result.violation).toBeUndefined();
+    const text = lines.join('\n');
+    expect(text).toMatch(/hold #11 1→0 AppendEntriesReply t1 ok match=1 for 1 election\n/);
+    expect(text).toMatch(/crash 1\n?$/); // not server 0, which the held reply waits for
+  });
+
   it('a held message is released after its elections, or at the end, unless a crash lost it', () => {
     const schedule: SimulationEvent[] = [
       { type: 'timeout', server: 0 },
