@@ -54,7 +54,7 @@ export interface LogReader<T> {
  *   by truncation or across a restart.
  * - Durable majority (once {@link SafetyChecker.watchStores} is called): at its first
  *   commit, an entry is held durably (synced) by the stores of a majority of the servers.
- * - matchIndex bound (fed by {@link runSchedule} after every message a leader receives): a
+ * - matchIndex bound (fed by {@link runSchedule} after every AppendEntries reply a leader receives): a
  *   leader's `matchIndex` for a follower that has not moved past the leader's term never
  *   exceeds the prefix the follower's store really shares with the leader's log (by Log
  *   Matching, the two logs hold an entry of the same term at `matchIndex`). It may lag,

@@ -180,7 +180,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     lastReceiver = message.to;
     cluster.network.deliver(message.to, message.id);
     delivered++;
-    checkMatchIndexes(cluster, checker, message.to);
+    if (message.message.type === 'appendEntriesReply') checkMatchIndexes(cluster, checker, message.to); // the only message that moves a matchIndex
   };
   options.onStart?.(cluster, checker);
   let steps = 0;
