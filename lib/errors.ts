@@ -129,8 +129,14 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
   if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'object') {
+    try {
+      if (Array.isArray(value)) return `an array of length ${String(value.length)}`;
+    } catch {
+      return 'an unreadable object (a revoked Proxy, or one whose traps throw)';
+    }
+    return 'an object';
+  }
   return String(value);
 }
 

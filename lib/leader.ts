@@ -1,5 +1,5 @@
 import { commitUpTo, leaderCommitIndex } from './commitment';
-import { trimToByteBudget } from './log';
+import { measureProposal, trimToByteBudget } from './log';
 import type { AppendEntriesMessage, AppendEntriesReply } from './messages';
 import { FollowerProgress } from './progress';
 import type { LeaderState, ProposeBatchAppended } from './server';
@@ -63,14 +63,19 @@ export class LeaderRole<T> implements Role<T> {
 
   /**
    * Appends the batch and starts replicating it within this call.
-   * @throws ProposalRefusedError when `maxUncommittedBytes` would be exceeded; nothing is appended.
+   * @throws ProposalRefusedError when `maxUncommittedBytes` would be exceeded, InvalidArgumentError
+   * when a byte bound is set and `entrySize` fails on an item; nothing is appended then.
    */
   propose(items: readonly T[]): ProposeBatchAppended {
     const { log, options } = this.#state;
     const firstIndex = log.lastIndex + 1;
     const term = this.#term;
     if (items.length > 0) {
-      this.#uncommitted.admit(items, firstIndex + items.length - 1, options.entrySize);
+      if (options.maxBytesPerMessage !== Infinity || options.maxUncommittedBytes !== Infinity) {
+        // Sizes matter: measure now, so a size function that fails refuses this proposal
+        // rather than every later AppendEntries that would carry it.
+        this.#uncommitted.admit(measureProposal(items, options.entrySize), firstIndex + items.length - 1);
+      }
       log.append(items, term);
       this.#state.outbox.written(firstIndex);
       this.#replicateToAll();

@@ -1,3 +1,4 @@
+import { InvalidArgumentError, describe } from './errors';
 import type { AppendEntriesReply } from './messages';
 import type { IPersistentState } from './persistent-state';
 import { EMPTY_LOG_POSITION, type LogEntry, type LogIndex, type LogPosition, type Term } from './types';
@@ -135,14 +136,44 @@ export class RaftLog<T> {
 /**
  * The longest prefix of `entries` whose data sizes add up to at most `maxBytes`, but at least
  * one entry, so that replication always advances. Never changes `entries` (it may be a
- * store's own array): returns it as it is when it fits, a shorter copy otherwise.
+ * store's own array): returns it as it is when it fits, a shorter copy otherwise. An entry
+ * whose size cannot be measured (`entrySize` throws, or answers no finite size >= 0) counts
+ * as too large: it is sent alone.
  */
 export function trimToByteBudget<T>(entries: readonly LogEntry<T>[], maxBytes: number, entrySize: (data: T) => number): readonly LogEntry<T>[] {
   if (maxBytes === Infinity) return entries;
   let bytes = 0;
   for (let k = 0; k < entries.length; k++) {
-    bytes += entrySize((entries[k] as LogEntry<T>).data);
+    let size: number;
+    try {
+      size = entrySize((entries[k] as LogEntry<T>).data);
+    } catch {
+      size = Infinity; // an entry that cannot be measured goes alone: replication never stalls on it
+    }
+    bytes += Number.isFinite(size) && size >= 0 ? size : Infinity;
     if (bytes > maxBytes && k > 0) return entries.slice(0, k);
   }
   return entries;
+}
+
+/**
+ * The total size of `items` by `entrySize`, for a leader that bounds bytes.
+ * @throws {@link InvalidArgumentError} when `entrySize` throws or answers no finite number >= 0
+ * for an item; the proposal is then refused whole.
+ */
+export function measureProposal<T>(items: readonly T[], entrySize: (data: T) => number): number {
+  let bytes = 0;
+  for (let k = 0; k < items.length; k++) {
+    let size: unknown;
+    try {
+      size = entrySize(items[k] as T);
+    } catch (error) {
+      throw new InvalidArgumentError(`entrySize threw for item ${k} of the proposal (${error instanceof Error ? error.message : describe(error)}); nothing was appended`);
+    }
+    if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) {
+      throw new InvalidArgumentError(`entrySize must answer a finite number >= 0, got ${describe(size)} for item ${k} of the proposal; nothing was appended`);
+    }
+    bytes += size;
+  }
+  return bytes;
 }

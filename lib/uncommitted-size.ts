@@ -19,14 +19,12 @@ export class UncommittedSize {
   }
 
   /**
-   * Admits a batch ending at `lastIndex`, or refuses it when it would go past the limit. With
+   * Admits a batch of `bytes` bytes ending at `lastIndex`, or refuses it when it would go past the limit. With
    * nothing uncommitted every batch is admitted, so a single large one is not refused forever.
    * @throws {@link ProposalRefusedError} when refused; nothing is counted then.
    */
-  admit<T>(items: readonly T[], lastIndex: LogIndex, entrySize: (data: T) => number): void {
+  admit(bytes: number, lastIndex: LogIndex): void {
     if (this.#limit === Infinity) return;
-    let bytes = 0;
-    for (const item of items) bytes += entrySize(item);
     if (this.#bytes > 0 && this.#bytes + bytes > this.#limit) throw new ProposalRefusedError(bytes, this.#bytes, this.#limit);
     this.#bytes += bytes;
     this.#batches.push({ lastIndex, bytes });
