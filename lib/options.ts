@@ -72,7 +72,11 @@ export interface ServerOptions<T> {
    */
   maxBytesPerMessage?: number;
   /**
-   * The size in bytes of one entry's data, for `maxBytesPerMessage`.
+   * The size in bytes of one entry's data, for `maxBytesPerMessage` and `maxUncommittedBytes`.
+   * With either bound set, a leader measures each proposed item once, in `propose`: a size
+   * function that throws, or answers no finite number >= 0, makes `propose` throw
+   * `InvalidArgumentError` and append nothing. An entry that cannot be measured later (one
+   * received from another leader) is sent alone.
    * @default the UTF-8 length of a string, or of the JSON text of anything else (of `String(data)` when it has none: BigInt, circular)
    */
   entrySize?: (data: T) => number;
