@@ -30,28 +30,12 @@ export class DeferredEvents<Events extends EventEmitter.ValidEventTypes> {
     this.#emitter = emitter;
   }
 
-  /** Queues an event, emitted when the outermost {@link DeferredEvents.run} returns. */
+  /** Queues an event, emitted when the outermost entry point exits. */
   raise<Name extends EventEmitter.EventNames<Events>>(name: Name, ...args: EventEmitter.EventArgs<Events, Name>): void {
     this.#pending.push({ name, args });
   }
 
-  /**
-   * Runs an entry point's body; when the outermost one returns (or throws), emits what it raised.
-   * @throws {@link ListenerError} when listeners threw (after all events were emitted), unless the body itself threw.
-   */
-  run<R>(body: () => R): R {
-    this.enter();
-    let completed = false;
-    try {
-      const result = body();
-      completed = true;
-      return result;
-    } finally {
-      this.exit(completed);
-    }
-  }
-
-  /** Starts an entry point's body (the allocation-free form of {@link DeferredEvents.run}); pair it with {@link DeferredEvents.exit}. */
+  /** Starts an entry point's body; pair it with {@link DeferredEvents.exit} in a `finally`. */
   enter(): void {
     this.#depth++;
   }

@@ -71,7 +71,7 @@ export class ServerState<T> {
     this.log = new RaftLog(options.persistentState);
     this.outbox = new Outbox(options.persistentState, options.messageChannel);
     this.events = new DeferredEvents(emitter);
-    this.electionDeadline = this.newElectionDeadline();
+    this.electionDeadline = this.#newElectionDeadline();
     this.role = new FollowerRole(this);
   }
 
@@ -127,7 +127,7 @@ export class ServerState<T> {
    */
   becomeFollower(resetTimer = true): void {
     if (this.role.name === 'follower') return;
-    if (resetTimer) this.electionDeadline = this.newElectionDeadline();
+    if (resetTimer) this.electionDeadline = this.#newElectionDeadline();
     this.#setRole(new FollowerRole(this));
   }
 
@@ -154,14 +154,14 @@ export class ServerState<T> {
   }
 
   /** A fresh election deadline: `clock() + electionTimeout + jitter`. */
-  newElectionDeadline(): number {
+  #newElectionDeadline(): number {
     const { clock, random, electionTimeout, electionTimeoutRange } = this.options;
     return clock() + electionTimeout + random() * electionTimeoutRange;
   }
 
   /** Restarts the election timer (a leader was heard from, or a vote was granted). */
   resetElectionTimer(): void {
-    this.electionDeadline = this.newElectionDeadline();
+    this.electionDeadline = this.#newElectionDeadline();
   }
 
   #setRole(role: Role<T>): void {
