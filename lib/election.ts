@@ -1,8 +1,7 @@
 import type { RequestVoteMessage, RequestVoteReply } from './messages';
-import { notLeader } from './follower';
+import { ElectionTimerRole } from './follower';
 import { isAtLeastAsUpToDate, quorumSize } from './quorum';
-import type { LeaderState, ProposeDelay, ProposeForward } from './server';
-import type { Role, ServerState } from './server-state';
+import type { ServerState } from './server-state';
 import type { ServerId, Term } from './types';
 import { validateRequestVoteReply } from './validation';
 
@@ -11,16 +10,15 @@ import { validateRequestVoteReply } from './validation';
  * votes. One object per election: a reply to an earlier election finds a different object in
  * {@link ServerState.role} and is ignored.
  */
-export class CandidateRole<T> implements Role<T> {
+export class CandidateRole<T> extends ElectionTimerRole<T> {
   /** Discriminant. */
   readonly name = 'candidate';
-  readonly #state: ServerState<T>;
   readonly #votes = new Set<ServerId>();
   readonly #term: Term;
 
   /** Starts a new term for `state`'s server, votes for itself and restarts the election timer. */
   constructor(state: ServerState<T>) {
-    this.#state = state;
+    super(state);
     const store = state.log.store;
     store.incrementTerm();
     store.vote(state.id);
@@ -32,7 +30,7 @@ export class CandidateRole<T> implements Role<T> {
 
   /** Forgets the old leader and asks every other server for its vote (or wins at once, alone). */
   start(): void {
-    const state = this.#state;
+    const state = this.state;
     state.setLeader(undefined);
     if (this.#hasQuorum()) {
       state.becomeLeader();
@@ -58,7 +56,7 @@ export class CandidateRole<T> implements Role<T> {
   }
 
   #onReply(reply: RequestVoteReply, voter: ServerId): void {
-    const state = this.#state;
+    const state = this.state;
     if (state.observeTerm(reply.voterTerm)) return;
     if (state.role !== this || !reply.voteGranted) return;
     this.#votes.add(voter);
@@ -66,41 +64,13 @@ export class CandidateRole<T> implements Role<T> {
   }
 
   #hasQuorum(): boolean {
-    return this.#votes.size >= quorumSize(this.#state.options.clusterSize);
-  }
-
-  /** The election deadline: when it passes without a winner, a new election starts. */
-  nextDeadline(): number {
-    return this.#state.electionDeadline;
-  }
-
-  /** Starts a new election once the deadline has passed (a split vote). */
-  tick(now: number): void {
-    if (now >= this.#state.electionDeadline) this.#state.becomeCandidate().start();
-  }
-
-  /** Starts a new election now. */
-  triggerTimeout(): void {
-    this.#state.becomeCandidate().start();
-  }
-
-  /** Only leaders send heartbeats. */
-  triggerHeartbeat(): void {}
-
-  /** No leader is known during an election. */
-  propose(): ProposeForward | ProposeDelay {
-    return notLeader(this.#state);
+    return this.#votes.size >= quorumSize(this.state.options.clusterSize);
   }
 
   /** A leader of this term won: step down and follow it. */
   followLeader(): boolean {
-    this.#state.becomeFollower(false);
+    this.state.becomeFollower(false);
     return true;
-  }
-
-  /** Not a leader. */
-  leaderState(): LeaderState | undefined {
-    return undefined;
   }
 }
 

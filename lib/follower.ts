@@ -6,32 +6,33 @@ import { commitUpTo } from './commitment';
 import type { LogEntry, ServerId } from './types';
 
 /**
- * A follower: it answers leaders and candidates, and starts an election when its timer runs
- * out without word from a leader (§5.2).
+ * What a follower and a candidate share: no leadership, an election timer that starts a new
+ * election when it runs out (§5.2), proposals answered with where to send them.
  */
-export class FollowerRole<T> implements Role<T> {
-  /** Discriminant. */
-  readonly name = 'follower';
-  readonly #state: ServerState<T>;
+export abstract class ElectionTimerRole<T> implements Role<T> {
+  /** The role's name. */
+  abstract readonly name: 'follower' | 'candidate';
+  /** The server's shared state. */
+  protected readonly state: ServerState<T>;
 
-  /** The follower role of `state`'s server. */
+  /** The role of `state`'s server. */
   constructor(state: ServerState<T>) {
-    this.#state = state;
+    this.state = state;
   }
 
   /** The election deadline. */
   nextDeadline(): number {
-    return this.#state.electionDeadline;
+    return this.state.electionDeadline;
   }
 
-  /** Starts an election once the deadline has passed. */
+  /** Starts an election once the deadline has passed (for a candidate: its vote was split). */
   tick(now: number): void {
-    if (now >= this.#state.electionDeadline) this.#state.becomeCandidate().start();
+    if (now >= this.state.electionDeadline) this.state.becomeCandidate().start();
   }
 
   /** Starts an election now. */
   triggerTimeout(): void {
-    this.#state.becomeCandidate().start();
+    this.state.becomeCandidate().start();
   }
 
   /** Only leaders send heartbeats. */
@@ -39,17 +40,26 @@ export class FollowerRole<T> implements Role<T> {
 
   /** Forward to the known leader, or delay when none is known. */
   propose(): ProposeForward | ProposeDelay {
-    return notLeader(this.#state);
+    return notLeader(this.state);
   }
 
-  /** A follower follows the leader of its term. */
-  followLeader(): boolean {
-    return true;
-  }
+  /** Whether this server now follows `leaderId`, the leader of its current term. */
+  abstract followLeader(leaderId: ServerId): boolean;
 
   /** Not a leader. */
   leaderState(): LeaderState | undefined {
     return undefined;
+  }
+}
+
+/** A follower: it answers leaders and candidates, and starts an election when its timer runs out without word from a leader. */
+export class FollowerRole<T> extends ElectionTimerRole<T> {
+  /** Discriminant. */
+  readonly name = 'follower';
+
+  /** A follower follows the leader of its term. */
+  followLeader(): boolean {
+    return true;
   }
 }
 
