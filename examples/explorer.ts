@@ -419,6 +419,14 @@ export function summarize(message: Message<string> | Reply): string {
       const { success, matchIndex, followerTerm } = message.reply;
       return `AppendEntriesReply ${success ? `ok match=${matchIndex}` : `rejected hint=${matchIndex}`} t${followerTerm}`;
     }
+    case 'installSnapshot': {
+      const last = message.lastIncluded;
+      return `InstallSnapshot t${message.leaderTerm} last=(${last.index},t${last.term}) bytes ${message.offset}..${message.offset + message.data.length}${message.done ? ' done' : ''}`;
+    }
+    case 'installSnapshotReply': {
+      const { success, bytesReceived, followerTerm } = message.reply;
+      return `InstallSnapshotReply ${success ? 'ok' : 'refused'} received=${bytesReceived} t${followerTerm}`;
+    }
   }
 }
 

@@ -6,7 +6,12 @@ import { SERVER_DEFAULTS } from './options';
 import { InMemoryPersistentState, type IPersistentState } from './persistent-state';
 import { deriveSeed, seededRandom } from './random';
 import { Server, type ProposeAllResult, type ProposeResult } from './server';
+import type { StateMachine } from './state-machine';
 import type { LogEntry, ServerId } from './types';
+
+
+/** The kind of reply each kind of request gets, as the network lists it. */
+const REPLY_TYPES = { requestVote: 'requestVoteReply', appendEntries: 'appendEntriesReply', installSnapshot: 'installSnapshotReply' } as const;
 
 /**
  * Options of {@link InMemoryCluster.make}. The timing options are passed to every server.
@@ -50,7 +55,22 @@ export interface InMemoryClusterOptions<T = unknown> {
    * @default `() => new InMemoryPersistentState()`
    */
   persistentState?: (id: ServerId) => IPersistentState<unknown>;
+  /**
+   * Builds server `id`'s state machine; called at every start and restart of that server
+   * (a restarted server gets a fresh one, restored from its snapshot and its log). Each
+   * server applies its committed entries to it; see {@link ServerOptions.stateMachine}.
+   */
+  stateMachine?: (id: ServerId) => StateMachine<T>;
+  /** See {@link ServerOptions.maxLogEntries} (needs `stateMachine`). @default Infinity */
+  maxLogEntries?: number;
+  /** See {@link ServerOptions.trailingLogEntries}. @default a tenth of `maxLogEntries` */
+  trailingLogEntries?: number;
+  /** See {@link ServerOptions.maxSnapshotChunkBytes}. @default 1,048,576 */
+  maxSnapshotChunkBytes?: number;
 }
+
+/** The options of Part 2 that are passed to every server only when given. */
+const OPTIONAL_SERVER_OPTIONS = ['maxLogEntries', 'trailingLogEntries', 'maxSnapshotChunkBytes'] as const;
 
 /**
  * A whole Raft cluster in one process, for tests, simulations, examples and learning:
@@ -77,7 +97,11 @@ export class InMemoryCluster<T> {
   readonly #running: boolean[];
   /** Per server, every entry its current Server object emitted as committed. */
   readonly #committed: CommittedLog<T>[];
-  readonly #options: Required<Omit<InMemoryClusterOptions<T>, 'seed' | 'delivery' | 'persistentState' | 'entrySize'>> & Pick<InMemoryClusterOptions<T>, 'entrySize'>;
+  readonly #options: Required<Omit<InMemoryClusterOptions<T>, 'seed' | 'delivery' | 'persistentState' | 'entrySize' | 'stateMachine' | (typeof OPTIONAL_SERVER_OPTIONS)[number]>> &
+    Pick<InMemoryClusterOptions<T>, 'entrySize' | (typeof OPTIONAL_SERVER_OPTIONS)[number]>;
+  readonly #makeStateMachine: ((id: ServerId) => StateMachine<T>) | undefined;
+  /** Per server, the state machine of its current Server object. */
+  readonly #stateMachines: (StateMachine<T> | undefined)[];
   #now = 0;
   #timersFired = 0;
 
@@ -109,6 +133,19 @@ export class InMemoryCluster<T> {
       maxUncommittedBytes: options.maxUncommittedBytes ?? SERVER_DEFAULTS.maxUncommittedBytes,
       ...(options.entrySize === undefined ? {} : { entrySize: options.entrySize }),
     };
+    for (const name of OPTIONAL_SERVER_OPTIONS) {
+      const value = options[name];
+      if (value !== undefined) this.#options[name] = value;
+    }
+    const makeStateMachine = options.stateMachine;
+    if (makeStateMachine !== undefined && typeof makeStateMachine !== 'function') {
+      throw new ConfigurationError('stateMachine', makeStateMachine, 'a function from server id to StateMachine');
+    }
+    if (makeStateMachine === undefined && options.maxLogEntries !== undefined && options.maxLogEntries !== Infinity) {
+      throw new ConfigurationError('maxLogEntries', options.maxLogEntries, 'left unset without the `stateMachine` factory (compaction needs a state machine to snapshot)');
+    }
+    this.#makeStateMachine = makeStateMachine;
+    this.#stateMachines = Array.from({ length: count }, () => undefined);
     this.network = new InMemoryNetwork<T>(count, delivery, { isRunning: (id) => this.#running[id] === true });
     const makeState = options.persistentState;
     if (makeState !== undefined && typeof makeState !== 'function') throw new ConfigurationError('persistentState', makeState, 'a function from server id to IPersistentState');
@@ -279,9 +316,18 @@ export class InMemoryCluster<T> {
     return (this.#committed[id] as CommittedLog<T>).view();
   }
 
+  /** Server `id`'s state machine (of its current Server object), when the cluster has the `stateMachine` factory. */
+  stateMachine(id: ServerId): StateMachine<T> | undefined {
+    this.#checkId(id);
+    return this.#stateMachines[id];
+  }
+
   #startServer(id: ServerId): Server<T> {
     const network = this.network;
+    const stateMachine = this.#makeStateMachine?.(id);
+    this.#stateMachines[id] = stateMachine;
     const server = new ClusterServer<T>(network, {
+      ...(stateMachine === undefined ? {} : { stateMachine }),
       id,
       clusterSize: this.clusterSize,
       persistentState: this.#states[id] as IPersistentState<T>,
@@ -298,7 +344,7 @@ export class InMemoryCluster<T> {
   #send(from: ServerId, to: ServerId, message: Message<T>): void {
     this.network.sendMessage(from, to, message, (sent) => {
       const replyChannel = (reply: Reply['reply']): void => {
-        const wrapped = (sent.type === 'requestVote' ? { type: 'requestVoteReply', reply } : { type: 'appendEntriesReply', reply }) as Reply;
+        const wrapped = { type: REPLY_TYPES[sent.type], reply } as Reply;
         this.network.sendReply(to, from, wrapped, () => (sent.replyChannel as (r: Reply['reply']) => void)(reply));
       };
       this.#server(to).processMessage({ ...sent, replyChannel } as Message<T>);

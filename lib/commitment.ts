@@ -1,6 +1,6 @@
 import { majorityMatchIndexInPlace } from './quorum';
 import type { ServerState } from './server-state';
-import type { LogIndex } from './types';
+import type { LogEntry, LogIndex } from './types';
 
 /**
  * Commitment (§5.3, §5.4.2): when an entry is committed, and how committed entries reach the
@@ -27,18 +27,30 @@ export function commitUpTo<T>(state: ServerState<T>, index: LogIndex): void {
 }
 
 /**
- * Hands committed entries not yet applied to the `committed` event, at most what is left of
- * the step's budget (`maxCommittedEntriesPerEvent`); `lastApplied` follows. What the budget
- * leaves over is applied by later steps (the server's deadline is then now).
+ * Applies committed entries not yet applied, at most what is left of the step's budget
+ * (`maxCommittedEntriesPerEvent`): each to the state machine, if there is one, then all of
+ * them to the `committed` event; `lastApplied` follows. What the budget leaves over is
+ * applied by later steps (the server's deadline is then now). When the state machine throws,
+ * the entries before the failing one count as applied (and are reported), the failing one
+ * does not, and the error leaves the call.
  */
 export function applyCommitted<T>(state: ServerState<T>): void {
   const { log } = state;
   const backlog = log.commitIndex - log.lastApplied;
   if (backlog <= 0 || state.applyBudget <= 0) return;
   const count = Math.min(backlog, state.applyBudget);
-  const to = log.lastApplied + count;
-  const entries = log.entries(log.lastApplied + 1, to);
-  log.lastApplied = to;
-  state.applyBudget -= count;
-  state.events.raise('committed', entries);
+  const entries = log.entries(log.lastApplied + 1, log.lastApplied + count);
+  const stateMachine = state.options.stateMachine;
+  let applied = entries.length;
+  try {
+    if (stateMachine !== undefined) {
+      for (applied = 0; applied < entries.length; applied++) stateMachine.apply(entries[applied] as LogEntry<T>);
+    }
+  } finally {
+    if (applied > 0) {
+      log.lastApplied += applied;
+      state.applyBudget -= applied;
+      state.events.raise('committed', applied === entries.length ? entries : entries.slice(0, applied));
+    }
+  }
 }

@@ -11,7 +11,8 @@
  * The same names are exported by the package root `raft-ts` too.
  * @module raft-ts/core
  */
-export type { LogEntry, LogIndex, LogPosition, ServerId, Term } from './types';
+export type { LogEntry, LogIndex, LogPosition, ServerId, Snapshot, Term } from './types';
+export type { StateMachine } from './state-machine';
 export { EMPTY_LOG_POSITION } from './types';
 export type { IPersistentState } from './persistent-state';
 export { InMemoryPersistentState } from './persistent-state';
@@ -19,6 +20,9 @@ export type {
   AppendEntriesMessage,
   AppendEntriesReply,
   AppendEntriesReplyEnvelope,
+  InstallSnapshotMessage,
+  InstallSnapshotReply,
+  InstallSnapshotReplyEnvelope,
   Message,
   Reply,
   RequestVoteMessage,

@@ -25,7 +25,8 @@
  *
  * @module raft-ts
  */
-export type { LogEntry, LogIndex, LogPosition, ServerId, Term } from './types';
+export type { LogEntry, LogIndex, LogPosition, ServerId, Snapshot, Term } from './types';
+export type { StateMachine } from './state-machine';
 export { EMPTY_LOG_POSITION } from './types';
 export { ConfigurationError, InvalidArgumentError, InvalidMessageError, ListenerError, ProposalRefusedError, RaftError, ReentrancyError } from './errors';
 export type { IPersistentState } from './persistent-state';
@@ -34,6 +35,9 @@ export type {
   AppendEntriesMessage,
   AppendEntriesReply,
   AppendEntriesReplyEnvelope,
+  InstallSnapshotMessage,
+  InstallSnapshotReply,
+  InstallSnapshotReplyEnvelope,
   Message,
   Reply,
   RequestVoteMessage,

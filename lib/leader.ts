@@ -1,12 +1,14 @@
 import { commitUpTo, leaderCommitIndex } from './commitment';
 import { measureProposal, trimToByteBudget } from './log';
-import type { AppendEntriesMessage, AppendEntriesReply } from './messages';
+import type { AppendEntriesMessage, AppendEntriesReply, InstallSnapshotMessage, InstallSnapshotReply } from './messages';
+import { holdsSnapshots } from './persistent-state';
 import { FollowerProgress } from './progress';
 import type { LeaderState, ProposeBatchAppended } from './server';
 import type { Role, ServerState } from './server-state';
 import { UncommittedSize } from './uncommitted-size';
 import type { LogEntry, LogIndex, ServerId, Term } from './types';
-import { validateAppendEntriesReply } from './validation';
+import type { OutgoingSnapshot } from './snapshot-transfer';
+import { validateAppendEntriesReply, validateInstallSnapshotReply } from './validation';
 
 /**
  * A leader (§5.3): it appends proposals, replicates them to every follower with per-follower
@@ -132,8 +134,13 @@ export class LeaderRole<T> implements Role<T> {
     }
   }
 
-  /** Sends entries from `nextIndex` while the in-flight limit allows. */
+  /** Sends entries from `nextIndex` while the in-flight limit allows (or the snapshot, when they were compacted). */
   #replicateTo(peer: ServerId, progress: FollowerProgress): void {
+    if (this.#needsSnapshot(progress)) {
+      const transfer = progress.snapshotTransfer as OutgoingSnapshot;
+      if (!transfer.sending) this.#sendSnapshotChunk(peer, transfer);
+      return;
+    }
     const lastIndex = this.#state.log.lastIndex;
     const maxInflight = this.#state.options.maxInflightMessages;
     while (progress.nextIndex <= lastIndex && progress.canSend(maxInflight)) {
@@ -156,6 +163,13 @@ export class LeaderRole<T> implements Role<T> {
     for (let peer = 0; peer < this.#progress.length; peer++) {
       if (peer === id) continue;
       const follower = this.#progress[peer] as FollowerProgress;
+      if (this.#needsSnapshot(follower)) {
+        // A chunk unanswered for a whole period is sent again; the transfer itself keeps
+        // the follower's election timer from running out.
+        const transfer = follower.snapshotTransfer as OutgoingSnapshot;
+        if (transfer.dueAt(round)) this.#sendSnapshotChunk(peer, transfer);
+        continue;
+      }
       if (follower.lostAt(round)) {
         if (follower.mode === 'probe') follower.retryProbe();
         else follower.resetToProbe();
@@ -180,6 +194,61 @@ export class LeaderRole<T> implements Role<T> {
     progress.inflights.add(to, this.#round);
     if (progress.mode === 'replicate') progress.nextIndex = to + 1;
     this.#sendAppendEntries(peer, from - 1, entries);
+  }
+
+  /**
+   * Whether `progress`'s follower is getting, or must now get, the snapshot: the entry at its
+   * `nextIndex`, or the one before (which AppendEntries is checked against), was compacted. Starts the
+   * transfer of the latest snapshot when one is needed.
+   */
+  #needsSnapshot(progress: FollowerProgress): boolean {
+    if (progress.mode === 'snapshot') return true;
+    const log = this.#state.log;
+    if (log.canReplicateFrom(progress.nextIndex)) return false;
+    const store = log.store;
+    const snapshot = holdsSnapshots(store) ? store.getSnapshot() : undefined;
+    if (snapshot === undefined) return false; // cannot happen: entries are compacted only into a snapshot
+    progress.startSnapshot(snapshot);
+    return true;
+  }
+
+  /** Sends the next chunk of `transfer` (from the bytes the follower holds). */
+  #sendSnapshotChunk(peer: ServerId, transfer: OutgoingSnapshot): void {
+    const state = this.#state;
+    const term = this.#term;
+    const { offset, data, done } = transfer.nextChunk(state.options.maxSnapshotChunkBytes, this.#round);
+    const total = transfer.snapshot.data.length;
+    const message: InstallSnapshotMessage = {
+      type: 'installSnapshot',
+      leaderTerm: term,
+      leaderId: state.id,
+      lastIncluded: transfer.snapshot.lastIncluded,
+      offset,
+      data,
+      done,
+      replyChannel: (reply) => {
+        const checked = validateInstallSnapshotReply(reply, peer, term, total);
+        state.step('replyChannel', () => this.#onSnapshotReply(checked, peer, transfer, offset, done));
+      },
+    };
+    state.outbox.send(peer, message);
+  }
+
+  #onSnapshotReply(reply: InstallSnapshotReply, follower: ServerId, transfer: OutgoingSnapshot, offset: number, done: boolean): void {
+    const state = this.#state;
+    if (state.observeTerm(reply.followerTerm)) return;
+    if (state.role !== this) return;
+    const progress = this.#progress[follower] as FollowerProgress;
+    if (progress.snapshotTransfer !== transfer || !transfer.answered(offset, reply.bytesReceived)) return; // over, or late
+    if (reply.success && done && reply.bytesReceived === transfer.snapshot.data.length) {
+      progress.finishSnapshot(transfer.snapshot.lastIncluded.index);
+      this.#advanceCommit();
+      if (state.role === this) this.#replicateTo(follower, progress);
+      return;
+    }
+    // Taken: send the next chunk. Refused: resend from where the follower stands, unless
+    // that is the chunk it just refused (then the next heartbeat does, so nothing loops).
+    if (reply.success || reply.bytesReceived !== offset) this.#sendSnapshotChunk(follower, transfer);
   }
 
   #sendAppendEntries(peer: ServerId, prevIndex: LogIndex, entries: readonly LogEntry<T>[]): void {

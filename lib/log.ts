@@ -1,7 +1,7 @@
 import { InvalidArgumentError, describe } from './errors';
 import type { AppendEntriesReply } from './messages';
-import type { IPersistentState } from './persistent-state';
-import { EMPTY_LOG_POSITION, type LogEntry, type LogIndex, type LogPosition, type Term } from './types';
+import { holdsSnapshots, type IPersistentState } from './persistent-state';
+import { EMPTY_LOG_POSITION, type LogEntry, type LogIndex, type LogPosition, type Snapshot, type Term } from './types';
 
 /**
  * A server's view of its replicated log: the entries in its {@link IPersistentState}, plus
@@ -10,40 +10,111 @@ import { EMPTY_LOG_POSITION, type LogEntry, type LogIndex, type LogPosition, typ
  *
  * Every question about positions, terms and ranges goes through here, so the rest of the
  * server never assumes where the log starts or how the store reads.
+ *
+ * The log starts anywhere (Raft §7): entries up to {@link RaftLog.snapshot} may have been
+ * compacted into a snapshot, and the store holds only `firstIndex..lastIndex`. The
+ * snapshot's last entry still has a known term, so the consistency check, the up-to-date
+ * check and the conflict hint work when that entry itself was compacted away.
  */
 export class RaftLog<T> {
   /** Where the entries live. */
   readonly store: IPersistentState<T>;
-  /** Highest index known to be committed. */
-  commitIndex: LogIndex = 0;
-  /** Highest index handed to the `committed` event. */
-  lastApplied: LogIndex = 0;
+  /** Highest index known to be committed (never below the snapshot). */
+  commitIndex: LogIndex;
+  /** Highest index handed to the `committed` event (or covered by the snapshot restored). */
+  lastApplied: LogIndex;
+  /** The last entry covered by the latest snapshot, `{0, 0}` when there is none. */
+  #snapshot: LogPosition;
+  /** Index of the first entry the store holds. */
+  #firstIndex: LogIndex;
 
-  /** A view over `store`, with nothing committed or applied yet (a server's start). */
+  /**
+   * A view over `store` at a server's start: what its snapshot covers counts as committed and
+   * applied, nothing after it yet.
+   */
   constructor(store: IPersistentState<T>) {
     this.store = store;
+    const snapshot = holdsSnapshots(store) ? store.getSnapshot() : undefined;
+    this.#snapshot = snapshot === undefined ? EMPTY_LOG_POSITION : { index: snapshot.lastIncluded.index, term: snapshot.lastIncluded.term };
+    this.#firstIndex = store.firstLogIndex ?? 1;
+    this.commitIndex = this.#snapshot.index;
+    this.lastApplied = this.#snapshot.index;
   }
 
-  /** Index of the last entry, 0 when the log is empty. */
+  /** Index of the last entry (the snapshot's when nothing follows it), 0 when the log is empty. */
   get lastIndex(): LogIndex {
     return this.store.currentLogIndex;
   }
 
-  /** The term of the entry at `index`: 0 for index 0, `undefined` past the end. */
+  /** Index of the first entry the store holds; those before it were compacted into the snapshot. */
+  get firstIndex(): LogIndex {
+    return this.#firstIndex;
+  }
+
+  /** The last entry covered by the latest snapshot, `{0, 0}` when there is none. */
+  get snapshot(): LogPosition {
+    return this.#snapshot;
+  }
+
+  /** How many entries the store holds. */
+  get entryCount(): number {
+    return this.lastIndex - this.#firstIndex + 1;
+  }
+
+  /**
+   * The term of the entry at `index`: 0 for index 0, the snapshot's term at its last index,
+   * `undefined` past the end or for an entry compacted away.
+   */
   termAt(index: LogIndex): Term | undefined {
     if (index === 0) return 0;
+    if (index === this.#snapshot.index) return this.#snapshot.term;
+    if (index < this.#firstIndex) return undefined;
     return this.store.getLogEntry(index)?.term;
   }
 
-  /** The position of the last entry, `{0, 0}` for an empty log. */
-  lastPosition(): LogPosition {
-    const last = this.store.getLastLogEntry();
-    return last === undefined ? EMPTY_LOG_POSITION : { index: last.index, term: last.term };
+  /** Whether the entry at `index` was compacted into the snapshot (its term may be unknown). */
+  isCompacted(index: LogIndex): boolean {
+    return index > 0 && index <= this.#snapshot.index;
   }
 
-  /** Whether the log holds an entry at `position.index` with `position.term` (index 0 always matches). */
+  /**
+   * Whether AppendEntries can carry the log from `nextIndex` on: the entries from there are
+   * held, and so is the term of the entry before (what the follower checks). When not, a
+   * follower that needs them gets the snapshot.
+   */
+  canReplicateFrom(nextIndex: LogIndex): boolean {
+    return nextIndex >= this.#firstIndex && this.termAt(nextIndex - 1) !== undefined;
+  }
+
+  /** The position of the last entry (the snapshot's when nothing follows it), `{0, 0}` for an empty log. */
+  lastPosition(): LogPosition {
+    const last = this.store.getLastLogEntry();
+    if (last !== undefined) return { index: last.index, term: last.term };
+    return this.#snapshot;
+  }
+
+  /**
+   * Whether the log holds an entry at `position.index` with `position.term` (index 0 always
+   * matches). A position the snapshot covers counts as held: it is committed, and every
+   * leader of this term or a later one has the same entry there (§5.4.1).
+   */
   holds(position: LogPosition): boolean {
-    return this.termAt(position.index) === position.term;
+    const term = this.termAt(position.index);
+    if (term === undefined) return this.isCompacted(position.index);
+    return term === position.term;
+  }
+
+  /**
+   * Stores `snapshot` as the latest and drops the log it covers, keeping entries from
+   * `firstKept` on when the log holds its last entry (every entry otherwise). The store must
+   * hold snapshots. Commit and applied indices are the caller's to move.
+   */
+  saveSnapshot(snapshot: Snapshot, firstKept: LogIndex): void {
+    const store = this.store;
+    if (!holdsSnapshots(store)) throw new InvalidArgumentError('this server\'s persistentState cannot hold snapshots (it lacks firstLogIndex, getSnapshot or saveSnapshot)');
+    store.saveSnapshot(snapshot, firstKept);
+    this.#snapshot = { index: snapshot.lastIncluded.index, term: snapshot.lastIncluded.term };
+    this.#firstIndex = store.firstLogIndex;
   }
 
   /**
@@ -85,7 +156,9 @@ export class RaftLog<T> {
    */
   storeFromLeader(entries: readonly LogEntry<T>[]): LogIndex {
     const store = this.store;
-    let k = 0;
+    if (entries.length === 0) return 0;
+    // Entries compacted here are committed: they match, and are skipped.
+    let k = Math.min(Math.max(0, this.#firstIndex - (entries[0] as LogEntry<T>).index), entries.length);
     const lastIndex = store.currentLogIndex;
     while (k < entries.length) {
       const entry = entries[k] as LogEntry<T>;

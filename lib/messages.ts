@@ -73,14 +73,58 @@ export interface AppendEntriesReply {
   readonly hintTerm?: Term;
 }
 
+/**
+ * Sent by a leader to a follower that needs entries the leader has compacted (Raft §7): the
+ * leader's latest snapshot, in chunks of at most `maxSnapshotChunkBytes`, one message per
+ * chunk. The follower assembles the chunks of one snapshot in order and installs it when the
+ * chunk with `done` arrives. The receiver calls `replyChannel` exactly once.
+ */
+export interface InstallSnapshotMessage {
+  /** Discriminant. */
+  readonly type: 'installSnapshot';
+  /** The leader's term. */
+  readonly leaderTerm: Term;
+  /** The leader, so followers can forward clients to it. */
+  readonly leaderId: ServerId;
+  /** The last entry the snapshot covers. */
+  readonly lastIncluded: LogPosition;
+  /** Byte offset of this chunk in the snapshot's data. */
+  readonly offset: number;
+  /** The chunk: bytes `offset .. offset + data.length` of the snapshot's data. */
+  readonly data: Uint8Array;
+  /** Whether this is the last chunk. */
+  readonly done: boolean;
+  /** Called once with the follower's answer. A transport rebuilds it on the far side. */
+  readonly replyChannel: (reply: InstallSnapshotReply) => void;
+}
+
+/** A follower's answer to an {@link InstallSnapshotMessage}. */
+export interface InstallSnapshotReply {
+  /** The server that answers. */
+  readonly follower: ServerId;
+  /** The follower's current term, for the leader to update itself. */
+  readonly followerTerm: Term;
+  /**
+   * Whether the chunk was taken: stored, installed (the last chunk), or not needed because
+   * the follower has already committed past the snapshot. `false` for a stale term, or for a
+   * chunk that does not continue the transfer the follower has under way.
+   */
+  readonly success: boolean;
+  /**
+   * How many bytes of this snapshot the follower holds now: the offset the leader sends
+   * next. After a refused chunk it says where to resume (0: start again).
+   */
+  readonly bytesReceived: number;
+}
+
 /** Any request a server processes with `Server.processMessage`. */
-export type Message<T> = RequestVoteMessage | AppendEntriesMessage<T>;
+export type Message<T> = RequestVoteMessage | AppendEntriesMessage<T> | InstallSnapshotMessage;
 
 /**
  * A reply travelling back through a network, as {@link InMemoryNetwork} shows it: the
  * reply's kind and its data.
  */
-export type Reply = RequestVoteReplyEnvelope | AppendEntriesReplyEnvelope;
+export type Reply = RequestVoteReplyEnvelope | AppendEntriesReplyEnvelope | InstallSnapshotReplyEnvelope;
 
 /** A {@link RequestVoteReply} travelling through a network. */
 export interface RequestVoteReplyEnvelope {
@@ -96,4 +140,12 @@ export interface AppendEntriesReplyEnvelope {
   readonly type: 'appendEntriesReply';
   /** The follower's answer. */
   readonly reply: AppendEntriesReply;
+}
+
+/** An {@link InstallSnapshotReply} travelling through a network. */
+export interface InstallSnapshotReplyEnvelope {
+  /** Discriminant. */
+  readonly type: 'installSnapshotReply';
+  /** The follower's answer. */
+  readonly reply: InstallSnapshotReply;
 }

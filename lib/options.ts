@@ -1,7 +1,8 @@
 import { ConfigurationError } from './errors';
 import type { ProposalRefusedError } from './errors';
 import type { Message } from './messages';
-import { InMemoryPersistentState, type IPersistentState } from './persistent-state';
+import { holdsSnapshots, InMemoryPersistentState, type IPersistentState } from './persistent-state';
+import { missingStateMachineMethod, type StateMachine } from './state-machine';
 import type { ServerId } from './types';
 
 /**
@@ -104,6 +105,34 @@ export interface ServerOptions<T> {
    * @default Infinity (no limit)
    */
   maxUncommittedBytes?: number;
+  /**
+   * The application's state. When given, the server applies every committed entry to it
+   * (the same entries the `committed` event reports), asks it for a snapshot when it
+   * compacts the log, restores it from a leader's snapshot, and, when its store holds a
+   * snapshot, restores it in the constructor.
+   */
+  stateMachine?: StateMachine<T>;
+  /**
+   * Upper bound of the log: once it holds more entries than this, the server compacts it
+   * (snapshot at `lastApplied`, keeping `trailingLogEntries`), within the call that applied
+   * the entry that crossed the bound or at the latest in the next `tick`. So that a log full
+   * of uncommitted entries does not snapshot on every commit, a compaction happens only when
+   * it drops at least half of `maxLogEntries - trailingLogEntries` entries (at least one).
+   * Needs `stateMachine`, and a store that holds snapshots.
+   * @default Infinity (never compacts by itself; `compact()` still does)
+   */
+  maxLogEntries?: number;
+  /**
+   * Lower bound of the log: entries kept after a compaction, so that a follower slightly
+   * behind gets entries rather than a whole snapshot.
+   * @default a tenth of `maxLogEntries`, rounded down; 0 without it
+   */
+  trailingLogEntries?: number;
+  /**
+   * Most bytes of snapshot data in one InstallSnapshot message.
+   * @default 1,048,576
+   */
+  maxSnapshotChunkBytes?: number;
 }
 
 /** Every option of {@link ServerOptions} with its default filled in, checked. */
@@ -123,6 +152,10 @@ export interface ResolvedServerOptions<T> {
   readonly entrySize: (data: T) => number;
   readonly maxCommittedEntriesPerEvent: number;
   readonly maxUncommittedBytes: number;
+  readonly stateMachine: StateMachine<T> | undefined;
+  readonly maxLogEntries: number;
+  readonly trailingLogEntries: number;
+  readonly maxSnapshotChunkBytes: number;
 }
 
 /** The defaults of the optional numeric options of {@link ServerOptions}. */
@@ -135,9 +168,11 @@ export const SERVER_DEFAULTS = Object.freeze({
   maxBytesPerMessage: Infinity,
   maxCommittedEntriesPerEvent: Infinity,
   maxUncommittedBytes: Infinity,
+  maxLogEntries: Infinity,
+  maxSnapshotChunkBytes: 1_048_576,
 });
 
-const OPTIONAL_PERSISTENT_STATE_METHODS = ['appendEntries', 'getLogEntries', 'sync'] as const;
+const OPTIONAL_PERSISTENT_STATE_METHODS = ['appendEntries', 'getLogEntries', 'sync', 'getSnapshot', 'saveSnapshot'] as const;
 const PERSISTENT_STATE_METHODS = ['advanceToTerm', 'incrementTerm', 'vote', 'getLogEntry', 'getLastLogEntry', 'appendToLog', 'truncateLog'] as const;
 
 /**
@@ -180,6 +215,21 @@ export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServ
   if (options.entrySize !== undefined) checkFunction('entrySize', options.entrySize);
   const persistentState = options.persistentState ?? new InMemoryPersistentState<T>();
   checkPersistentState(persistentState);
+  const stateMachine = options.stateMachine;
+  if (stateMachine !== undefined) {
+    const missing = missingStateMachineMethod(stateMachine);
+    if (missing !== undefined) throw new ConfigurationError(`stateMachine.${missing}`, (stateMachine as unknown as Record<string, unknown> | null)?.[missing], 'a function (stateMachine must implement StateMachine)');
+  }
+  const maxLogEntries = options.maxLogEntries ?? SERVER_DEFAULTS.maxLogEntries;
+  if (maxLogEntries !== Infinity) {
+    if (!isInteger(maxLogEntries) || maxLogEntries < 1) throw new ConfigurationError('maxLogEntries', maxLogEntries, 'a positive integer or Infinity');
+    if (stateMachine === undefined) throw new ConfigurationError('maxLogEntries', maxLogEntries, 'left unset without `stateMachine` (compaction needs a state machine to snapshot)');
+    if (!holdsSnapshots(persistentState)) throw new ConfigurationError('maxLogEntries', maxLogEntries, 'left unset: `persistentState` cannot hold snapshots (it lacks firstLogIndex, getSnapshot or saveSnapshot)');
+  }
+  const trailingLogEntries = options.trailingLogEntries ?? (maxLogEntries === Infinity ? 0 : Math.floor(maxLogEntries / 10));
+  if (!isInteger(trailingLogEntries) || trailingLogEntries < 0) throw new ConfigurationError('trailingLogEntries', trailingLogEntries, 'an integer >= 0');
+  if (trailingLogEntries >= maxLogEntries) throw new ConfigurationError('trailingLogEntries', trailingLogEntries, `below \`maxLogEntries\` (${maxLogEntries})`);
+  const maxSnapshotChunkBytes = positiveInteger('maxSnapshotChunkBytes', options.maxSnapshotChunkBytes, SERVER_DEFAULTS.maxSnapshotChunkBytes);
   return {
     id: options.id,
     clusterSize,
@@ -196,6 +246,10 @@ export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServ
     entrySize: options.entrySize ?? defaultEntrySize,
     maxCommittedEntriesPerEvent,
     maxUncommittedBytes,
+    stateMachine,
+    maxLogEntries,
+    trailingLogEntries,
+    maxSnapshotChunkBytes,
   };
 }
 
@@ -260,5 +314,9 @@ function checkPersistentState(state: unknown): void {
     if (record[method] !== undefined && typeof record[method] !== 'function') {
       throw new ConfigurationError(`persistentState.${method}`, record[method], 'a function or absent (an optional method of IPersistentState)');
     }
+  }
+  const snapshotParts = [record.saveSnapshot !== undefined, record.getSnapshot !== undefined, record.firstLogIndex !== undefined];
+  if (snapshotParts.some((part) => part) && !holdsSnapshots(state as IPersistentState<unknown>)) {
+    throw new ConfigurationError('persistentState.firstLogIndex', record.firstLogIndex, 'a number, with getSnapshot and saveSnapshot functions: a store that holds snapshots implements all three');
   }
 }

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors';
-import type { LogEntry, LogIndex, ServerId, Term } from './types';
+import type { LogEntry, LogIndex, LogPosition, ServerId, Snapshot, Term } from './types';
 
 /**
  * Everything a server must keep across a crash: its current term, the vote it cast in
@@ -11,6 +11,13 @@ import type { LogEntry, LogIndex, ServerId, Term } from './types';
  *
  * Two optional methods let a store batch its work: {@link IPersistentState.appendEntries}
  * and {@link IPersistentState.sync}. A `Server` uses them when present.
+ *
+ * Three more, optional together, let a store hold a snapshot and drop the log it covers
+ * (log compaction, Raft §7): {@link IPersistentState.firstLogIndex},
+ * {@link IPersistentState.getSnapshot} and {@link IPersistentState.saveSnapshot}. A store
+ * without them still works, without compaction: the log then starts at index 1 and grows.
+ * A store with them never drops an entry unless `saveSnapshot` tells it to, and then only
+ * entries the snapshot covers.
  */
 export interface IPersistentState<T> {
   /** The latest term this server has seen, 0 at first. */
@@ -48,12 +55,41 @@ export interface IPersistentState<T> {
    * reply that depends on them.
    */
   sync?(): void;
+  /**
+   * Optional (compaction): the index of the first entry the log holds. Entries before it
+   * were compacted into the snapshot, and `getLogEntry` answers `undefined` for them. 1 when
+   * nothing was compacted; `currentLogIndex + 1` when the log is empty after a snapshot.
+   */
+  readonly firstLogIndex?: LogIndex;
+  /** Optional (compaction): the latest snapshot saved, or `undefined` when there is none. */
+  getSnapshot?(): Snapshot | undefined;
+  /**
+   * Optional (compaction): makes `snapshot` the latest snapshot (its `lastIncluded.index` is
+   * above the previous snapshot's) and drops the log it makes unnecessary:
+   * - when the log holds the entry `snapshot.lastIncluded` (same index and term), entries
+   *   before `firstKept` are dropped and the rest stay, `currentLogIndex` unchanged
+   *   (`firstLogIndex <= firstKept <= lastIncluded.index + 1`);
+   * - otherwise every entry is dropped: the log is empty after the snapshot,
+   *   `currentLogIndex` is `lastIncluded.index` and the next append goes right after it.
+   *
+   * Later appends need a term at least `lastIncluded.term`; `truncateLog` never goes below
+   * `lastIncluded.index`. Durable like any other write: on return, or at the next `sync()`
+   * when the store buffers. A crash leaves either the old snapshot and log or the new ones.
+   */
+  saveSnapshot?(snapshot: Snapshot, firstKept: LogIndex): void;
+}
+
+/** Whether `store` implements the three optional methods of compaction. */
+export function holdsSnapshots<T>(store: IPersistentState<T>): store is IPersistentState<T> & Required<Pick<IPersistentState<T>, 'firstLogIndex' | 'getSnapshot' | 'saveSnapshot'>> {
+  return typeof store.saveSnapshot === 'function' && typeof store.getSnapshot === 'function' && typeof store.firstLogIndex === 'number';
 }
 
 /**
  * An {@link IPersistentState} held in memory: for tests, simulations and examples. It
  * survives the loss of a `Server` object (build a new `Server` over it to "restart"), not
- * the loss of the process.
+ * the loss of the process. It holds snapshots: after a compaction it keeps only the log
+ * after the snapshot (and the trailing entries the server keeps), so its memory follows the
+ * log it holds, not the history.
  *
  * Every operation is O(1) per entry: the log is a plain array, and truncation shortens
  * it in place. Arguments are checked, and a refused call changes nothing.
@@ -69,9 +105,13 @@ export interface IPersistentState<T> {
 export class InMemoryPersistentState<T> implements IPersistentState<T> {
   #currentTerm: Term = 0;
   #votedFor: ServerId | undefined = undefined;
-  readonly #log: LogEntry<T>[] = [];
+  /** The entries held: `#log[k]` has index `#offset + k + 1`. */
+  #log: LogEntry<T>[] = [];
+  /** How many entries before the first held one were compacted away. */
+  #offset = 0;
+  #snapshot: Snapshot | undefined = undefined;
 
-  /** Creates an empty state: term 0, no vote, empty log. */
+  /** Creates an empty state: term 0, no vote, empty log, no snapshot. */
   constructor() {}
 
   /** The latest term this server has seen. */
@@ -84,9 +124,14 @@ export class InMemoryPersistentState<T> implements IPersistentState<T> {
     return this.#votedFor;
   }
 
-  /** Index of the last entry, 0 when empty. */
+  /** Index of the last entry (the snapshot's when the log after it is empty), 0 when empty. */
   get currentLogIndex(): LogIndex {
-    return this.#log.length;
+    return this.#offset + this.#log.length;
+  }
+
+  /** Index of the first entry held: 1 until a compaction drops entries. */
+  get firstLogIndex(): LogIndex {
+    return this.#offset + 1;
   }
 
   /** @throws {@link InvalidArgumentError} unless `term` is an integer above `currentTerm`. */
@@ -112,20 +157,20 @@ export class InMemoryPersistentState<T> implements IPersistentState<T> {
     this.#votedFor = candidate;
   }
 
-  /** The entry at `index`, or `undefined` outside `1..currentLogIndex`. */
+  /** The entry at `index`, or `undefined` outside `firstLogIndex..currentLogIndex`. */
   getLogEntry(index: LogIndex): LogEntry<T> | undefined {
-    return index >= 1 ? this.#log[index - 1] : undefined;
+    return index > this.#offset ? this.#log[index - this.#offset - 1] : undefined;
   }
 
-  /** The last entry, or `undefined` when the log is empty. */
+  /** The last entry, or `undefined` when the log holds none. */
   getLastLogEntry(): LogEntry<T> | undefined {
     return this.#log[this.#log.length - 1];
   }
 
-  /** @throws {@link InvalidArgumentError} unless `term` is an integer `>= 1`, not below the last entry's term. */
+  /** @throws {@link InvalidArgumentError} unless `term` is an integer `>= 1`, not below the last entry's (or the snapshot's) term. */
   appendToLog(data: T, term: Term): void {
-    this.#checkTerm(term, this.getLastLogEntry()?.term ?? 1);
-    this.#log.push({ index: this.#log.length + 1, term, data });
+    this.#checkTerm(term, this.#lastTerm());
+    this.#log.push({ index: this.currentLogIndex + 1, term, data });
   }
 
   /**
@@ -134,29 +179,63 @@ export class InMemoryPersistentState<T> implements IPersistentState<T> {
    * (no copy): entries are immutable, so replicas may share them.
    */
   appendEntries(entries: readonly { data: T; term: Term }[]): void {
-    let previousTerm = this.getLastLogEntry()?.term ?? 1;
+    let previousTerm = this.#lastTerm();
     for (const entry of entries) {
       this.#checkTerm(entry.term, previousTerm);
       previousTerm = entry.term;
     }
     const log = this.#log;
     for (const entry of entries) {
-      const index = log.length + 1;
+      const index = this.#offset + log.length + 1;
       log.push((entry as Partial<LogEntry<T>>).index === index ? (entry as LogEntry<T>) : { index, term: entry.term, data: entry.data });
     }
   }
 
-  /** The entries `from..to` (inclusive) that exist, as a new array. */
+  /** The entries `from..to` (inclusive) that the log holds, as a new array. */
   getLogEntries(from: LogIndex, to: LogIndex): LogEntry<T>[] {
-    return this.#log.slice(Math.max(from, 1) - 1, Math.max(to, 0));
+    const offset = this.#offset;
+    return this.#log.slice(Math.max(from - offset, 1) - 1, Math.max(to - offset, 0));
   }
 
-  /** @throws {@link InvalidArgumentError} unless `0 <= finalIndex` is an integer. */
+  /** @throws {@link InvalidArgumentError} unless `finalIndex` is an integer, at least 0 and at least the snapshot's index. */
   truncateLog(finalIndex: LogIndex): void {
-    if (!Number.isSafeInteger(finalIndex) || finalIndex < 0) {
-      throw new InvalidArgumentError(`truncateLog expects an integer index >= 0, got ${finalIndex}`);
+    const floor = this.#snapshot?.lastIncluded.index ?? 0;
+    if (!Number.isSafeInteger(finalIndex) || finalIndex < floor) {
+      throw new InvalidArgumentError(`truncateLog expects an integer index >= ${floor}${floor > 0 ? ' (the snapshot covers the entries up to it)' : ''}, got ${finalIndex}`);
     }
-    if (finalIndex < this.#log.length) this.#log.length = finalIndex;
+    const keep = finalIndex - this.#offset;
+    if (keep < this.#log.length) this.#log.length = Math.max(keep, 0);
+  }
+
+  /** The latest snapshot saved, or `undefined`. */
+  getSnapshot(): Snapshot | undefined {
+    return this.#snapshot;
+  }
+
+  /**
+   * Keeps `snapshot` (its data by reference: do not change it afterwards) and drops the log
+   * it makes unnecessary, as {@link IPersistentState.saveSnapshot} says.
+   * @throws {@link InvalidArgumentError} when the snapshot is not above the current one, is
+   * malformed, or `firstKept` is out of range; nothing changes then.
+   */
+  saveSnapshot(snapshot: Snapshot, firstKept: LogIndex): void {
+    const last = checkSnapshot(snapshot, this.#snapshot?.lastIncluded);
+    const holdsLast = this.getLogEntry(last.index)?.term === last.term;
+    if (holdsLast && (!Number.isSafeInteger(firstKept) || firstKept < this.firstLogIndex || firstKept > last.index + 1)) {
+      throw new InvalidArgumentError(`saveSnapshot expects firstKept in [${this.firstLogIndex}, ${last.index + 1}], got ${firstKept}`);
+    }
+    this.#snapshot = { lastIncluded: last, data: snapshot.data };
+    if (holdsLast) {
+      this.#log = this.#log.slice(firstKept - this.#offset - 1);
+      this.#offset = firstKept - 1;
+    } else {
+      this.#log = [];
+      this.#offset = last.index;
+    }
+  }
+
+  #lastTerm(): Term {
+    return this.getLastLogEntry()?.term ?? this.#snapshot?.lastIncluded.term ?? 1;
   }
 
   #checkTerm(term: Term, atLeast: Term): void {
@@ -164,4 +243,25 @@ export class InMemoryPersistentState<T> implements IPersistentState<T> {
       throw new InvalidArgumentError(`log entries need an integer term >= ${atLeast} (terms never decrease along the log), got ${term}`);
     }
   }
+}
+
+/**
+ * Checks a snapshot handed to `saveSnapshot`: a position with index and term >= 1, above
+ * `previous` (the store's current snapshot), and data that is a `Uint8Array`.
+ * @returns a copy of its `lastIncluded`.
+ * @throws {@link InvalidArgumentError} naming what is wrong.
+ */
+export function checkSnapshot(snapshot: Snapshot, previous: LogPosition | undefined): LogPosition {
+  if (typeof snapshot !== 'object' || snapshot === null) throw new InvalidArgumentError('saveSnapshot expects a snapshot object');
+  const lastIncluded: unknown = snapshot.lastIncluded;
+  const index: unknown = (lastIncluded as LogPosition | undefined)?.index;
+  const term: unknown = (lastIncluded as LogPosition | undefined)?.term;
+  if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 1 || typeof term !== 'number' || !Number.isSafeInteger(term) || term < 1) {
+    throw new InvalidArgumentError('saveSnapshot expects lastIncluded with an integer index and term, both >= 1');
+  }
+  if (previous !== undefined && index <= previous.index) {
+    throw new InvalidArgumentError(`saveSnapshot expects a snapshot after the current one (index ${previous.index}), got index ${index}`);
+  }
+  if (!(snapshot.data instanceof Uint8Array)) throw new InvalidArgumentError('saveSnapshot expects data to be a Uint8Array');
+  return { index, term };
 }

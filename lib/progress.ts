@@ -1,5 +1,6 @@
 import { Inflights } from './inflights';
-import type { LogIndex } from './types';
+import { OutgoingSnapshot } from './snapshot-transfer';
+import type { LogIndex, Snapshot } from './types';
 
 /**
  * How a leader replicates to one follower:
@@ -7,8 +8,10 @@ import type { LogIndex } from './types';
  *   one AppendEntries at a time from `nextIndex` and waits for the answer.
  * - `'replicate'`: the follower's log is known to match up to `matchIndex`; the leader
  *   streams entries and advances `nextIndex` as it sends (pipelining).
+ * - `'snapshot'`: the follower needs entries the leader has compacted; the leader sends it
+ *   its snapshot, chunk by chunk, and sends no AppendEntries until the follower has it.
  */
-export type ReplicationMode = 'probe' | 'replicate';
+export type ReplicationMode = 'probe' | 'replicate' | 'snapshot';
 
 /**
  * A leader's bookkeeping for one follower: Figure 2's `nextIndex` and `matchIndex`, plus
@@ -29,6 +32,8 @@ export class FollowerProgress {
    * already written off), and its rejection is stale and ignored.
    */
   epoch = 0;
+  /** The snapshot transfer under way, in `'snapshot'` mode. */
+  snapshotTransfer: OutgoingSnapshot | undefined = undefined;
 
   /** Progress of a follower of a leader whose log ends at `leaderLastIndex`: probing from just after it. */
   constructor(leaderLastIndex: LogIndex) {
@@ -44,7 +49,7 @@ export class FollowerProgress {
     if (advanced) this.matchIndex = matchIndex;
     if (this.nextIndex <= this.matchIndex) this.nextIndex = this.matchIndex + 1;
     if (epoch === this.epoch) this.inflights.freeUpTo(matchIndex);
-    this.mode = 'replicate';
+    if (this.mode !== 'snapshot') this.mode = 'replicate'; // a late reply does not end a snapshot transfer
     return advanced;
   }
 
@@ -71,15 +76,39 @@ export class FollowerProgress {
     this.#probeFrom(this.matchIndex + 1);
   }
 
+  /** Starts sending `snapshot`: no AppendEntries until the follower has it. */
+  startSnapshot(snapshot: Snapshot): OutgoingSnapshot {
+    this.mode = 'snapshot';
+    this.inflights.clear();
+    this.epoch++;
+    this.snapshotTransfer = new OutgoingSnapshot(snapshot);
+    return this.snapshotTransfer;
+  }
+
+  /**
+   * The follower holds the snapshot ending at `lastIncluded` (or has committed past it): its
+   * log matches up to there, so replication streams on from right after it.
+   */
+  finishSnapshot(lastIncluded: LogIndex): void {
+    this.snapshotTransfer = undefined;
+    if (lastIncluded > this.matchIndex) this.matchIndex = lastIncluded;
+    this.nextIndex = this.matchIndex + 1;
+    this.mode = 'replicate';
+    this.inflights.clear();
+    this.epoch++;
+  }
+
   #probeFrom(nextIndex: LogIndex): void {
     this.nextIndex = nextIndex;
     this.mode = 'probe';
+    this.snapshotTransfer = undefined;
     this.inflights.clear();
     this.epoch++;
   }
 
   /** Whether another AppendEntries with entries may be sent now. */
   canSend(maxInflight: number): boolean {
+    if (this.mode === 'snapshot') return false;
     return this.inflights.count < (this.mode === 'probe' ? 1 : maxInflight);
   }
 

@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
 import { applyCommitted } from './commitment';
+import { compactIfDue } from './compaction';
 import { DeferredEvents } from './deferred-events';
 import { ReentrancyError } from './errors';
 import { CandidateRole } from './election';
@@ -9,6 +10,7 @@ import { RaftLog } from './log';
 import type { ResolvedServerOptions } from './options';
 import { Outbox } from './outbox';
 import type { LeaderState, ProposeBatchAppended, ProposeDelay, ProposeForward, ServerEvents, ServerRole } from './server';
+import { SnapshotReceiver } from './snapshot-transfer';
 import type { ServerId, Term } from './types';
 
 /**
@@ -63,6 +65,8 @@ export class ServerState<T> {
   leaderId: ServerId | undefined = undefined;
   /** When a follower or candidate next starts an election, unless it hears from a leader. */
   electionDeadline: number;
+  /** A snapshot a leader is sending this server, chunk by chunk. */
+  readonly snapshotReceiver = new SnapshotReceiver();
 
   /** The state of a server starting as a follower; events are emitted on `emitter`. */
   constructor(options: ResolvedServerOptions<T>, emitter: EventEmitter<ServerEvents<T>>) {
@@ -89,8 +93,9 @@ export class ServerState<T> {
    * Runs the work of one input (`call` names it for errors). Refuses re-entry: a channel that
    * calls back into the server while it handles an input gets a {@link ReentrancyError} and
    * changes nothing. Each step may apply up to `maxCommittedEntriesPerEvent` committed
-   * entries, and applies a backlog left by earlier steps. Events raised are emitted when the
-   * step returns (listeners may call the server again then).
+   * entries, and applies a backlog left by earlier steps, then compacts the log when it has
+   * outgrown `maxLogEntries`. Events raised are emitted when the step returns (listeners may
+   * call the server again then).
    * @throws {@link ReentrancyError} when called during another step.
    */
   step<R>(call: string, body: () => R): R {
@@ -103,6 +108,7 @@ export class ServerState<T> {
     try {
       const result = body();
       applyCommitted(this);
+      compactIfDue(this);
       completed = true;
       return result;
     } finally {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
+import { compactLog } from './compaction';
 import { answerRequestVote } from './election';
 import { InvalidArgumentError, describe } from './errors';
 import { checkCommittedEntries, receiveAppendEntries } from './follower';
@@ -6,7 +7,8 @@ import type { Message } from './messages';
 import { resolveServerOptions, type ServerOptions } from './options';
 import type { IPersistentState } from './persistent-state';
 import { ServerState } from './server-state';
-import type { LogEntry, LogIndex, ServerId, Term } from './types';
+import { receiveInstallSnapshot } from './snapshot-transfer';
+import type { LogEntry, LogIndex, LogPosition, ServerId, Snapshot, Term } from './types';
 import { validateMessage } from './validation';
 
 /** The three roles of a Raft server (§5.1). */
@@ -86,6 +88,12 @@ export interface ServerEvents<T> {
   leaderChange: (leaderId: ServerId | undefined, term: Term) => void;
   /** This server's role changed; `term` is the term it changed in. */
   roleChange: (role: ServerRole, term: Term) => void;
+  /**
+   * A leader's snapshot replaced this server's state (after `stateMachine.restoreSnapshot`):
+   * `commitIndex` and `lastApplied` are now its last index, and the entries it covers are
+   * never reported by `committed`.
+   */
+  snapshotInstalled: (snapshot: Snapshot) => void;
 }
 
 /**
@@ -128,6 +136,8 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
     this.clusterSize = resolved.clusterSize;
     this.persistentState = resolved.persistentState;
     this.#state = new ServerState(resolved, this);
+    const snapshot = this.#state.log.snapshot.index > 0 ? this.persistentState.getSnapshot?.() : undefined;
+    if (snapshot !== undefined) resolved.stateMachine?.restoreSnapshot(snapshot.data);
   }
 
   /** The current role. */
@@ -151,6 +161,11 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
     return { commitIndex: log.commitIndex, lastApplied: log.lastApplied };
   }
 
+  /** The last entry covered by the latest snapshot (taken here or installed from a leader); `{0, 0}` when none. */
+  get snapshot(): LogPosition {
+    return this.#state.log.snapshot;
+  }
+
   /** A snapshot of `nextIndex` and `matchIndex` per server, present only while leader. */
   get leaderState(): Readonly<LeaderState> | undefined {
     return this.#state.role.leaderState();
@@ -169,7 +184,8 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
     if (checked.type === 'appendEntries') checkCommittedEntries(state, checked);
     state.step('processMessage', () => {
       if (checked.type === 'requestVote') answerRequestVote(state, checked);
-      else receiveAppendEntries(state, checked);
+      else if (checked.type === 'appendEntries') receiveAppendEntries(state, checked);
+      else receiveInstallSnapshot(state, checked);
     });
   }
 
@@ -236,5 +252,25 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
     if (!Array.isArray(data)) throw new InvalidArgumentError(`proposeAll expects an array, got ${describe(data)}`);
     const state = this.#state;
     return state.step('proposeAll', () => state.role.propose(data));
+  }
+
+  /**
+   * Compacts the log now (Raft §7): stores a snapshot of the state at `lastApplied` (`data`,
+   * or `stateMachine.takeSnapshot()` when `data` is absent) and drops the entries it covers
+   * but the last `trailingLogEntries`. Followers that need a dropped entry get the snapshot.
+   * Does nothing when nothing was applied since the latest snapshot.
+   *
+   * @example
+   * ```ts
+   * const position = server.compact();          // with the stateMachine option
+   * const same = server.compact(myStateBytes);  // or with the state given as bytes
+   * ```
+   * @returns the latest snapshot's last entry (`{index: 0, term: 0}` when nothing was ever applied).
+   * @throws {@link InvalidArgumentError} when `data` is absent and there is no `stateMachine`,
+   * when `data` is not a `Uint8Array`, or when the persistent state cannot hold snapshots.
+   */
+  compact(data?: Uint8Array): LogPosition {
+    const state = this.#state;
+    return state.step('compact', () => compactLog(state, data));
   }
 }

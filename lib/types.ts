@@ -41,3 +41,15 @@ export interface LogEntry<T> {
 
 /** The position of an empty log: `{ index: 0, term: 0 }`. */
 export const EMPTY_LOG_POSITION: LogPosition = Object.freeze({ index: 0, term: 0 });
+
+/**
+ * A snapshot of the application's state (Raft §7): the state after applying every entry up
+ * to and including `lastIncluded`, as the bytes its `StateMachine` produced. It stands
+ * in for those entries once they are compacted out of the log.
+ */
+export interface Snapshot {
+  /** The last entry the snapshot covers: its index and term. */
+  readonly lastIncluded: LogPosition;
+  /** The state, as `StateMachine.takeSnapshot` returned it (or as given to `Server.compact`). */
+  readonly data: Uint8Array;
+}

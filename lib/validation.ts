@@ -1,5 +1,5 @@
 import { InvalidMessageError } from './errors';
-import type { AppendEntriesMessage, AppendEntriesReply, Message, RequestVoteMessage, RequestVoteReply } from './messages';
+import type { AppendEntriesMessage, AppendEntriesReply, InstallSnapshotMessage, InstallSnapshotReply, Message, RequestVoteMessage, RequestVoteReply } from './messages';
 import type { LogEntry, LogPosition, ServerId } from './types';
 
 /*
@@ -37,7 +37,8 @@ export function validateMessage<T>(message: unknown, receiver: Receiver): Messag
   const type = read(source, 'type', 'type');
   if (type === 'requestVote') return validateRequestVote(source, receiver);
   if (type === 'appendEntries') return validateAppendEntries<T>(source, receiver);
-  throw invalid('type', type, '"requestVote" or "appendEntries"');
+  if (type === 'installSnapshot') return validateInstallSnapshot(source, receiver);
+  throw invalid('type', type, '"requestVote", "appendEntries" or "installSnapshot"');
 }
 
 /**
@@ -123,7 +124,42 @@ export function validateAppendEntriesReply(
   return { follower, followerTerm, success, matchIndex, hintTerm: rawHintTerm };
 }
 
-// ------------------------------------------------------------------ the two requests
+/**
+ * Checks an InstallSnapshot reply that should come from `expectedFollower` for a chunk of a
+ * request of `requestTerm` whose snapshot has `snapshotBytes` bytes, and returns a plain
+ * copy `{ follower, followerTerm, success, bytesReceived }`. `bytesReceived` is an integer in
+ * `[0, snapshotBytes]`. Each field of `reply` is read once; the caller must act on the copy.
+ * @throws {@link InvalidMessageError} naming the first bad field; nothing else is thrown.
+ */
+export function validateInstallSnapshotReply(reply: unknown, expectedFollower: ServerId, requestTerm: number, snapshotBytes: number): InstallSnapshotReply {
+  const source = checkObject('reply', reply, 'an object') as { readonly [K in keyof InstallSnapshotReply]?: unknown };
+  let field = 'follower';
+  let rawFollower: unknown, rawFollowerTerm: unknown, rawSuccess: unknown, rawBytes: unknown;
+  try {
+    rawFollower = source.follower;
+    field = 'followerTerm';
+    rawFollowerTerm = source.followerTerm;
+    field = 'success';
+    rawSuccess = source.success;
+    field = 'bytesReceived';
+    rawBytes = source.bytesReceived;
+  } catch (error) {
+    throw unreadable(field, error);
+  }
+  const follower = checkSender('follower', rawFollower, expectedFollower);
+  const followerTerm = checkTerm('followerTerm', rawFollowerTerm);
+  checkReplyTerm('followerTerm', followerTerm, requestTerm);
+  const success = checkBoolean('success', rawSuccess);
+  if (success && followerTerm !== requestTerm) {
+    throw invalid('followerTerm', followerTerm, `the request's term (${requestTerm}) on success`);
+  }
+  if (!isNonNegativeInteger(rawBytes) || rawBytes > snapshotBytes) {
+    throw invalid('bytesReceived', rawBytes, `an integer in [0, ${snapshotBytes}] (the snapshot's size)`);
+  }
+  return { follower, followerTerm, success, bytesReceived: rawBytes };
+}
+
+// ------------------------------------------------------------------ the requests
 
 function validateRequestVote(source: object, receiver: Receiver): RequestVoteMessage {
   const fields = source as { readonly [K in keyof RequestVoteMessage]?: unknown };
@@ -179,6 +215,56 @@ function validateAppendEntries<T>(source: object, receiver: Receiver): AppendEnt
   const leaderCommitIndex = checkIndex('leaderCommitIndex', rawCommit);
   const replyChannel = checkFunction(rawReplyChannel) as AppendEntriesMessage<T>['replyChannel'];
   return { type: 'appendEntries', leaderTerm, leaderId, prevLogEntry, entries, leaderCommitIndex, replyChannel };
+}
+
+function validateInstallSnapshot(source: object, receiver: Receiver): InstallSnapshotMessage {
+  const fields = source as { readonly [K in keyof InstallSnapshotMessage]?: unknown };
+  let field = 'leaderTerm';
+  let rawTerm: unknown, rawId: unknown, rawLast: unknown, rawOffset: unknown, rawData: unknown, rawDone: unknown, rawReplyChannel: unknown;
+  try {
+    rawTerm = fields.leaderTerm;
+    field = 'leaderId';
+    rawId = fields.leaderId;
+    field = 'lastIncluded';
+    rawLast = fields.lastIncluded;
+    field = 'offset';
+    rawOffset = fields.offset;
+    field = 'data';
+    rawData = fields.data;
+    field = 'done';
+    rawDone = fields.done;
+    field = 'replyChannel';
+    rawReplyChannel = fields.replyChannel;
+  } catch (error) {
+    throw unreadable(field, error);
+  }
+  const leaderTerm = checkTerm('leaderTerm', rawTerm);
+  const leaderId = checkPeer('leaderId', rawId, receiver);
+  const lastIncluded = copyPosition('lastIncluded', rawLast);
+  if (lastIncluded.index === 0) throw invalid('lastIncluded.index', 0, 'at least 1 (a snapshot covers at least one entry)');
+  if (lastIncluded.term > leaderTerm) throw invalid('lastIncluded.term', lastIncluded.term, `at most leaderTerm (${leaderTerm})`);
+  const offset = checkIndex('offset', rawOffset);
+  const data = copyBytes('data', rawData);
+  if (!Number.isSafeInteger(offset + data.length)) throw invalid('offset', offset, 'small enough that offset + data.length is a safe integer');
+  const done = checkBoolean('done', rawDone);
+  const replyChannel = checkFunction(rawReplyChannel) as InstallSnapshotMessage['replyChannel'];
+  return { type: 'installSnapshot', leaderTerm, leaderId, lastIncluded, offset, data, done, replyChannel };
+}
+
+/** A copy of a `Uint8Array` (a Proxy or a view of a detached buffer is refused). */
+function copyBytes(path: string, value: unknown): Uint8Array {
+  let isBytes: boolean;
+  try {
+    isBytes = value instanceof Uint8Array;
+  } catch (error) {
+    throw unreadable(path, error);
+  }
+  if (!isBytes) throw invalid(path, value, 'a Uint8Array');
+  try {
+    return Uint8Array.prototype.slice.call(value as Uint8Array); // throws on anything that is not a real typed array
+  } catch (error) {
+    throw unreadable(path, error);
+  }
 }
 
 function copyPosition(path: string, value: unknown): LogPosition {

@@ -543,5 +543,9 @@ export function describeMessage<T>(message: Message<T> | Reply): string {
       return `RequestVoteReply t${message.reply.voterTerm} ${message.reply.voteGranted ? 'granted' : 'denied'}`;
     case 'appendEntriesReply':
       return `AppendEntriesReply t${message.reply.followerTerm} ${message.reply.success ? 'ok' : 'fail'} match=${message.reply.matchIndex}`;
+    case 'installSnapshot':
+      return `InstallSnapshot t${message.leaderTerm} last=(${message.lastIncluded.index},t${message.lastIncluded.term}) offset=${message.offset} bytes=${message.data.length}${message.done ? ' done' : ''}`;
+    case 'installSnapshotReply':
+      return `InstallSnapshotReply t${message.reply.followerTerm} ${message.reply.success ? 'ok' : 'fail'} received=${message.reply.bytesReceived}`;
   }
 }

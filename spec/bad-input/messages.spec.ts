@@ -59,7 +59,8 @@ const cases: Case[] = [
   ['message a number', 'none', () => 42, 'message'],
   ["message a string", 'none', () => 'appendEntries', 'message'],
   // Unknown type.
-  ["type 'installSnapshot'", 'appendEntries', set('type', 'installSnapshot'), 'type'],
+  ["type 'snapshot' (unknown)", 'appendEntries', set('type', 'snapshot'), 'type'],
+  ["an appendEntries relabelled 'installSnapshot'", 'appendEntries', set('type', 'installSnapshot'), 'lastIncluded'],
   ['type missing', 'appendEntries', without('type'), 'type'],
   ["type 'RequestVote' (wrong case)", 'requestVote', set('type', 'RequestVote'), 'type'],
   ['type a number', 'requestVote', set('type', 1), 'type'],

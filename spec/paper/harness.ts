@@ -9,6 +9,7 @@ import {
   seededRandom,
   type AppendEntriesMessage,
   type AppendEntriesReply,
+  type InstallSnapshotReply,
   type IPersistentState,
   type LogEntry,
   type LogIndex,
@@ -398,13 +399,17 @@ export class Wire {
         const replies: RequestVoteReply[] = [];
         receiver.server.processMessage({ ...message, replyChannel: (r: RequestVoteReply) => void replies.push(r) });
         for (const r of replies) message.replyChannel(r);
-      } else {
+      } else if (message.type === 'appendEntries') {
         const replies: AppendEntriesReply[] = [];
         receiver.server.processMessage({ ...message, replyChannel: (r: AppendEntriesReply) => void replies.push(r) });
         for (const r of replies) {
           if (!r.success) this.rejections.set(to, (this.rejections.get(to) ?? 0) + 1);
           message.replyChannel(r);
         }
+      } else {
+        const replies: InstallSnapshotReply[] = [];
+        receiver.server.processMessage({ ...message, replyChannel: (r: InstallSnapshotReply) => void replies.push(r) });
+        for (const r of replies) message.replyChannel(r);
       }
     }
   }

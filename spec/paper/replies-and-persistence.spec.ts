@@ -26,7 +26,7 @@ function durableServer(spec: { log?: number[]; term?: number; id?: ServerId; clu
     if (message.type === 'requestVote') {
       if (d.currentTerm !== message.candidateTerm) violations.push(`RequestVote of term ${message.candidateTerm} sent while durable term is ${d.currentTerm}`);
       if (d.votedFor !== message.candidateId) violations.push(`RequestVote sent before the self-vote was durable (durable votedFor ${d.votedFor})`);
-    } else {
+    } else if (message.type === 'appendEntries') {
       if (d.currentTerm !== message.leaderTerm) violations.push(`AppendEntries of term ${message.leaderTerm} sent while durable term is ${d.currentTerm}`);
       for (const e of [message.prevLogEntry, ...message.entries]) {
         if (!holdsDurably(d, e)) violations.push(`AppendEntries carries entry ${e.index}@${e.term} not yet durable`);
