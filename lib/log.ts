@@ -182,11 +182,16 @@ export class RaftLog<T> {
   /**
    * The largest index `i <= index`, and not below `floor`, whose entry's term is at most
    * `term` (etcd's findConflictByTerm). Terms never decrease along a log, so every entry
-   * above `i` up to `index` has a later term than `term`.
+   * above `i` up to `index` has a later term than `term`. The search stops at an entry
+   * compacted away (its term is unknown): from there on, only the snapshot can help.
    */
   lastIndexWithTermAtMost(index: LogIndex, term: Term, floor: LogIndex): LogIndex {
     let i = index;
-    while (i > floor && (this.termAt(i) ?? Infinity) > term) i--;
+    while (i > floor) {
+      const here = this.termAt(i);
+      if (here === undefined ? this.isCompacted(i) : here <= term) break; // a compacted entry's term is unknown: stop there
+      i--;
+    }
     return i;
   }
 
