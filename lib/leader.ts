@@ -167,7 +167,7 @@ export class LeaderRole<T> implements Role<T> {
         // A chunk unanswered for a whole period is sent again; the transfer itself keeps
         // the follower's election timer from running out.
         const transfer = follower.snapshotTransfer as OutgoingSnapshot;
-        if (transfer.dueAt(round)) this.#sendSnapshotChunk(peer, transfer);
+        if (transfer.dueAt(round)) this.#sendSnapshotChunk(peer, this.#moveToNewerSnapshot(follower, transfer));
         continue;
       }
       if (follower.lostAt(round)) {
@@ -202,14 +202,35 @@ export class LeaderRole<T> implements Role<T> {
    * transfer of the latest snapshot when one is needed.
    */
   #needsSnapshot(progress: FollowerProgress): boolean {
-    if (progress.mode === 'snapshot') return true;
     const log = this.#state.log;
+    const transfer = progress.snapshotTransfer;
+    if (transfer !== undefined) {
+      if (!transfer.sending) this.#moveToNewerSnapshot(progress, transfer);
+      return true;
+    }
     if (log.canReplicateFrom(progress.nextIndex)) return false;
-    const store = log.store;
-    const snapshot = holdsSnapshots(store) ? store.getSnapshot() : undefined;
-    if (snapshot === undefined) return false; // cannot happen: entries are compacted only into a snapshot
-    progress.startSnapshot(snapshot);
+    this.#startSnapshot(progress);
     return true;
+  }
+
+  /**
+   * A transfer whose first chunk has not got through yet (none in flight, or the one in
+   * flight presumed lost) starts again with the latest snapshot, if there is a newer one:
+   * a follower down for a while then gets the newest state, not one it would have to follow
+   * with another snapshot.
+   */
+  #moveToNewerSnapshot(progress: FollowerProgress, transfer: OutgoingSnapshot): OutgoingSnapshot {
+    if (transfer.acknowledged > 0 || transfer.snapshot.lastIncluded.index >= this.#state.log.snapshot.index) return transfer;
+    this.#startSnapshot(progress);
+    return progress.snapshotTransfer as OutgoingSnapshot;
+  }
+
+  /** Starts sending the latest snapshot to `progress`'s follower. */
+  #startSnapshot(progress: FollowerProgress): void {
+    const store = this.#state.log.store;
+    const snapshot = holdsSnapshots(store) ? store.getSnapshot() : undefined;
+    if (snapshot === undefined) throw new Error('a leader compacted entries without a snapshot'); // cannot happen: entries are compacted only into a snapshot
+    progress.startSnapshot(snapshot);
   }
 
   /** Sends the next chunk of `transfer` (from the bytes the follower holds). */

@@ -20,6 +20,13 @@ describe('examples', () => {
     expect(lines.at(-1)).toMatch(/same store .*: YES/);
   });
 
+  it('demo: the log stays bounded, and the restarted server comes back through the leader\'s snapshot', () => {
+    const result = demo(quiet);
+    expect(result.longestLog).toBeLessThanOrEqual(16);
+    expect(result.installedSnapshots).toHaveLength(1);
+    expect(result.installedSnapshots[0]?.id).toBe(result.leaders[0]?.id); // the crashed first leader
+  });
+
   it('demo prints the same timeline on every run (virtual time, fixed seed)', () => {
     const first: string[] = [];
     const second: string[] = [];
