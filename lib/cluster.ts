@@ -67,6 +67,13 @@ export interface InMemoryClusterOptions<T = unknown> {
   trailingLogEntries?: number;
   /** See {@link ServerOptions.maxSnapshotChunkBytes}. @default 1,048,576 */
   maxSnapshotChunkBytes?: number;
+  /**
+   * Whether the cluster records every committed entry for {@link InMemoryCluster.committed}.
+   * That record grows with the history; turn it off for a long run with a bounded log (the
+   * state machines then say what was applied), and `committed(id)` throws.
+   * @default true
+   */
+  recordCommitted?: boolean;
 }
 
 /** The options of Part 2 that are passed to every server only when given. */
@@ -97,7 +104,8 @@ export class InMemoryCluster<T> {
   readonly #running: boolean[];
   /** Per server, every entry its current Server object emitted as committed. */
   readonly #committed: CommittedLog<T>[];
-  readonly #options: Required<Omit<InMemoryClusterOptions<T>, 'seed' | 'delivery' | 'persistentState' | 'entrySize' | 'stateMachine' | (typeof OPTIONAL_SERVER_OPTIONS)[number]>> &
+  readonly #recordCommitted: boolean;
+  readonly #options: Required<Omit<InMemoryClusterOptions<T>, 'seed' | 'delivery' | 'persistentState' | 'entrySize' | 'stateMachine' | 'recordCommitted' | (typeof OPTIONAL_SERVER_OPTIONS)[number]>> &
     Pick<InMemoryClusterOptions<T>, 'entrySize' | (typeof OPTIONAL_SERVER_OPTIONS)[number]>;
   readonly #makeStateMachine: ((id: ServerId) => StateMachine<T>) | undefined;
   /** Per server, the state machine of its current Server object. */
@@ -153,6 +161,9 @@ export class InMemoryCluster<T> {
     this.#randoms = Array.from({ length: count }, (_, id) => seededRandom(deriveSeed(seed, id)));
     this.#running = Array.from({ length: count }, () => true);
     this.#committed = Array.from({ length: count }, () => new CommittedLog<T>());
+    const recordCommitted = options.recordCommitted ?? true;
+    if (typeof recordCommitted !== 'boolean') throw new ConfigurationError('recordCommitted', recordCommitted, 'a boolean');
+    this.#recordCommitted = recordCommitted;
     this.#servers = Array.from({ length: count }, (_, id) => this.#startServer(id));
   }
 
@@ -309,10 +320,14 @@ export class InMemoryCluster<T> {
    * by each call (each entry is copied into it once, so the calls cost linear time in all).
    * A restart starts a new array, so a view taken before it keeps the entries of the old
    * `Server` object. Copy it (`[...cluster.committed(id)]`) to keep a snapshot, and do not
-   * modify it.
+   * modify it. Entries a server got through a leader's snapshot were never emitted, so they
+   * are not in it.
+   * @throws {@link InvalidArgumentError} when `id` is not a server of the cluster, or the
+   * cluster was made with `recordCommitted: false`.
    */
   committed(id: ServerId): readonly LogEntry<T>[] {
     this.#checkId(id);
+    if (!this.#recordCommitted) throw new InvalidArgumentError('committed(id): this cluster was made with recordCommitted: false');
     return (this.#committed[id] as CommittedLog<T>).view();
   }
 
@@ -337,7 +352,7 @@ export class InMemoryCluster<T> {
       ...this.#options,
     });
     const committed = this.#committed[id] as CommittedLog<T>;
-    server.on('committed', (entries) => committed.add(entries));
+    if (this.#recordCommitted) server.on('committed', (entries) => committed.add(entries));
     return server;
   }
 

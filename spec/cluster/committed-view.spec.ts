@@ -55,4 +55,14 @@ describe('InMemoryCluster.committed(id)', () => {
     expect(cluster.committed(id).map((e) => e.data)).toEqual(['a', 'b', 'c']);
     expect(old.map((e) => e.data)).toEqual(['a', 'b']);
   });
+
+  it('recordCommitted: false keeps no record (memory bounded by the log), and committed(id) says so', () => {
+    const cluster = InMemoryCluster.make<string>(3, { seed: 2, recordCommitted: false });
+    electLeader(cluster);
+    proposeOk(cluster, 'a');
+    cluster.advance(100);
+    expect(cluster.servers.every((s) => s.volatileState.lastApplied === 1)).toBe(true);
+    expect(() => cluster.committed(0)).toThrow(/recordCommitted: false/);
+    expect(() => InMemoryCluster.make<string>(3, { recordCommitted: 'no' as unknown as boolean })).toThrow(/recordCommitted/);
+  });
 });
