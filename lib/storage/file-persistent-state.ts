@@ -1,14 +1,38 @@
-import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigurationError, CorruptStateError, InvalidArgumentError, StorageError, describe } from '../errors';
-import { InMemoryPersistentState, type IPersistentState } from '../persistent-state';
-import type { LogEntry, LogIndex, ServerId, Term } from '../types';
+import { checkSnapshot, InMemoryPersistentState, type IPersistentState } from '../persistent-state';
+import type { LogEntry, LogIndex, ServerId, Snapshot, Term } from '../types';
 import { JSON_CODEC, type Codec } from './codec';
 import { lockDirectory } from './lock';
-import { checkCrc32Support, entryRecord, scanSegment, sealRecord, segmentHeader, segmentName, segmentSequence, stateRecord, truncateRecord, SEGMENT_HEADER_BYTES } from './wal';
+import {
+  beginsWithCheckpoint,
+  checkCrc32Support,
+  checkpointRecord,
+  decodeSnapshotFile,
+  entryRecord,
+  scanSegment,
+  sealRecord,
+  segmentHeader,
+  segmentName,
+  segmentSequence,
+  snapshotHeader,
+  snapshotIndex,
+  snapshotName,
+  stateRecord,
+  truncateRecord,
+  CHECKPOINT_PREFIX_BYTES,
+  SEGMENT_HEADER_BYTES,
+  type WalRecord,
+} from './wal';
 
 const FORMAT_FILE = 'FORMAT';
-const FORMAT_TEXT = 'raft-ts write-ahead log, version 2\n';
+/** The FORMAT of stores written by this version (checkpoints and snapshot files may occur). */
+const FORMAT_TEXT = 'raft-ts write-ahead log, version 3\n';
+/** The FORMAT of stores written before compaction; still opened, upgraded at their first compaction. */
+const FORMAT_V2_TEXT = 'raft-ts write-ahead log, version 2\n';
+/** Files written under a temporary name and renamed into place; left behind only by a crash. */
+const TEMP_FILE = /^(?:FORMAT|snapshot-[0-9a-f]{16}\.snap)\.tmp$/;
 
 /** Options of {@link FilePersistentState.open}. */
 export interface FilePersistentStateOptions<T> {
@@ -33,8 +57,23 @@ export interface FilePersistentStateOptions<T> {
  * offset. A directory open elsewhere (this process or another running one) is refused with
  * a {@link StorageError}.
  *
- * The whole log is also kept in memory (reads never touch the disk); without snapshots, which
- * are not implemented yet, memory grows with the log as it does for the in-memory store.
+ * It holds snapshots (log compaction): {@link FilePersistentState.saveSnapshot} writes the
+ * snapshot to its own file, starts a new segment that begins with a checkpoint record naming it
+ * followed by the term, the vote and the entries kept, and then deletes the segments and the
+ * snapshot file it replaces. It is synchronous: durable on return. Reopening reads the snapshot
+ * and the log from the last checkpoint on, never the compacted history. A damaged or missing
+ * snapshot file is a {@link CorruptStateError} naming it; a snapshot write torn by a crash
+ * (a temporary file, or a snapshot file no checkpoint names) is deleted on open, and the
+ * previous snapshot is used.
+ *
+ * The log held (from {@link FilePersistentState.firstLogIndex} on) and the latest snapshot are
+ * also kept in memory (reads never touch the disk): memory and open time follow the log held,
+ * not the history.
+ *
+ * New stores are written in format version 3 (`FORMAT`); version 2 stores (written before
+ * compaction) open as they are, and their first compaction upgrades `FORMAT` to version 3
+ * atomically (temporary file, rename) before anything else, so an older reader never meets a
+ * checkpoint.
  *
  * @example
  * ```ts
@@ -58,8 +97,23 @@ export class FilePersistentState<T> implements IPersistentState<T> {
   #pendingBytes = 0;
   #closed = false;
   #syncs = 0;
+  /** The oldest segment on disk (the one the log is replayed from). */
+  #firstSequence: number;
+  /** The version in FORMAT: 2 until the first compaction of a store written before compaction existed. */
+  #formatVersion: 2 | 3;
 
-  private constructor(directory: string, codec: Codec<T>, maxSegmentBytes: number, release: () => void, mirror: InMemoryPersistentState<T>, fd: number, sequence: number, segmentBytes: number) {
+  private constructor(
+    directory: string,
+    codec: Codec<T>,
+    maxSegmentBytes: number,
+    release: () => void,
+    mirror: InMemoryPersistentState<T>,
+    fd: number,
+    sequence: number,
+    segmentBytes: number,
+    firstSequence: number,
+    formatVersion: 2 | 3,
+  ) {
     this.directory = directory;
     this.#codec = codec;
     this.#maxSegmentBytes = maxSegmentBytes;
@@ -68,6 +122,8 @@ export class FilePersistentState<T> implements IPersistentState<T> {
     this.#fd = fd;
     this.#sequence = sequence;
     this.#segmentBytes = segmentBytes;
+    this.#firstSequence = firstSequence;
+    this.#formatVersion = formatVersion;
   }
 
   /**
@@ -105,7 +161,7 @@ export class FilePersistentState<T> implements IPersistentState<T> {
 
   /** Whether the directory looks like an initialisation cut short: at most segment 1, holding no record, and FORMAT absent or cut short. */
   static #initialisationInterrupted(path: string, sequences: readonly number[], formatText: string | undefined): boolean {
-    if (formatText !== undefined && !FORMAT_TEXT.startsWith(formatText)) return false;
+    if (formatText !== undefined && !FORMAT_TEXT.startsWith(formatText) && !FORMAT_V2_TEXT.startsWith(formatText)) return false;
     if (sequences.length === 0) return true;
     if (sequences.length > 1 || sequences[0] !== 1) return false;
     const file = join(path, segmentName(1));
@@ -114,18 +170,18 @@ export class FilePersistentState<T> implements IPersistentState<T> {
   }
 
   static #load<T>(path: string, codec: Codec<T>, maxSegmentBytes: number, release: () => void): FilePersistentState<T> {
-    const sequences = io(path, () => readdirSync(path))
+    const names = io(path, () => readdirSync(path));
+    const sequences = names
       .map(segmentSequence)
       .filter((sequence): sequence is number => sequence !== undefined)
       .sort((a, b) => a - b);
-    const mirror = new InMemoryPersistentState<T>();
     const format = join(path, FORMAT_FILE);
     const formatText = io(format, () => (existsSync(format) ? readFileSync(format, 'latin1') : undefined));
-    if (formatText !== FORMAT_TEXT) {
+    if (formatText !== FORMAT_TEXT && formatText !== FORMAT_V2_TEXT) {
       // Initialisation creates segment 1, then FORMAT. A crash in between leaves no FORMAT (or
       // a cut-short one) and a segment 1 holding no record: start again. Anything else is damage.
       if (!FilePersistentState.#initialisationInterrupted(path, sequences, formatText)) {
-        if (formatText !== undefined) throw new CorruptStateError(format, 0, `expected ${JSON.stringify(FORMAT_TEXT)}`);
+        if (formatText !== undefined) throw new CorruptStateError(format, 0, `expected ${JSON.stringify(FORMAT_TEXT)} (or version 2)`);
         throw new CorruptStateError(format, 0, 'file missing while log segments exist');
       }
       const file = join(path, segmentName(1));
@@ -140,50 +196,103 @@ export class FilePersistentState<T> implements IPersistentState<T> {
         closeSync(formatFd);
         syncDirectory(path);
       });
-      return new FilePersistentState(path, codec, maxSegmentBytes, release, mirror, fd, 1, SEGMENT_HEADER_BYTES);
+      return new FilePersistentState(path, codec, maxSegmentBytes, release, new InMemoryPersistentState<T>(), fd, 1, SEGMENT_HEADER_BYTES, 1, 3);
     }
+    const formatVersion = formatText === FORMAT_V2_TEXT ? 2 : 3;
     if (sequences.length === 0) throw new CorruptStateError(join(path, segmentName(1)), 0, 'segment missing: the store was initialised but has no log segment');
-    const first = sequences[0] as number;
-    if (first !== 1) throw new CorruptStateError(join(path, segmentName(1)), 0, 'segment missing: the log starts at segment 1');
-    for (let k = 0; k < sequences.length; k++) {
-      if (sequences[k] !== first + k) throw new CorruptStateError(join(path, segmentName(first + k)), 0, 'segment missing: segment numbers must be consecutive');
-    }
-    // A rotation creates the next segment, then seals the full one. If a crash tore the seal,
-    // the newest segment holds no record: the one before it is where the log really ends.
+    const fileOf = (sequence: number): string => join(path, segmentName(sequence));
+    const cache = new Map<number, Buffer>();
+    const read = (sequence: number): Buffer => {
+      const cached = cache.get(sequence);
+      if (cached !== undefined) return cached;
+      const bytes = io(fileOf(sequence), () => readFileSync(fileOf(sequence)));
+      cache.set(sequence, bytes);
+      return bytes;
+    };
+    /** Files to delete once the store has been read without error. */
+    const obsolete: string[] = [];
     let segments = sequences;
-    const newest = segments[segments.length - 1] as number;
-    const newestFile = join(path, segmentName(newest));
-    const newestBytes = io(newestFile, () => readFileSync(newestFile));
-    const newestHoldsNothing = segments.length > 1 && newestBytes.length <= SEGMENT_HEADER_BYTES && newestBytes.equals(segmentHeader(newest).subarray(0, newestBytes.length));
-    let validLength = 0;
-    for (let k = 0; k < segments.length; k++) {
-      const sequence = segments[k] as number;
-      const file = join(path, segmentName(sequence));
-      const isLast = k === segments.length - 1;
-      const endsLog = isLast || (newestHoldsNothing && k === segments.length - 2);
-      const scan = scanSegment(sequence === newest ? newestBytes : io(file, () => readFileSync(file)), file, sequence, endsLog);
-      const sealed = scan.records[scan.records.length - 1]?.kind === 'seal';
-      scan.records.forEach((record, r) => {
-        if (record.kind === 'seal') {
-          if (r !== scan.records.length - 1 || record.next !== sequence + 1) throw new CorruptStateError(file, record.offset, `a seal must end the segment and name segment ${sequence + 1}`);
-          if (isLast) throw new CorruptStateError(join(path, segmentName(sequence + 1)), 0, `segment missing: ${segmentName(sequence)} is sealed and goes on in it`);
-        } else {
-          replay(mirror, record, codec, file);
+
+    // A rotation creates the next segment, then seals the full one (the seal is its commit
+    // point). If the segment before the newest is not sealed, the newest (empty, or begun by a
+    // compaction's checkpoint) is a rotation that did not finish: the log ends before it.
+    if (segments.length > 1 && segments[segments.length - 2] === (segments[segments.length - 1] as number) - 1) {
+      const newest = segments[segments.length - 1] as number;
+      const newestBytes = read(newest);
+      let holdsNothing = false;
+      try {
+        holdsNothing = scanSegment(newestBytes, fileOf(newest), newest, true).records.length === 0;
+      } catch (error) {
+        if (!(error instanceof CorruptStateError)) throw error;
+      }
+      if (holdsNothing || beginsWithCheckpoint(newestBytes.subarray(0, CHECKPOINT_PREFIX_BYTES), newest)) {
+        const before = newest - 1;
+        const scan = scanSegment(read(before), fileOf(before), before, true);
+        if (scan.records[scan.records.length - 1]?.kind !== 'seal') {
+          obsolete.push(fileOf(newest));
+          segments = segments.slice(0, -1);
         }
-      });
-      validLength = scan.validLength;
-      if (endsLog && !isLast && !sealed) {
-        // the seal was torn: forget the empty newest segment and go on writing this one
-        io(newestFile, () => {
-          unlinkSync(newestFile);
-          syncDirectory(path);
-        });
-        segments = segments.slice(0, -1);
+      }
+    }
+
+    // Replay from the last segment that begins with a checkpoint; the ones before it are what
+    // an interrupted deletion left behind.
+    let start = 0;
+    for (let k = segments.length - 1; k > 0; k--) {
+      const sequence = segments[k] as number;
+      if (beginsWithCheckpoint(cache.get(sequence)?.subarray(0, CHECKPOINT_PREFIX_BYTES) ?? readHead(fileOf(sequence), CHECKPOINT_PREFIX_BYTES), sequence)) {
+        start = k;
         break;
       }
     }
+    const first = segments[start] as number;
+    if (start === 0 && first !== 1 && !beginsWithCheckpoint(read(first).subarray(0, CHECKPOINT_PREFIX_BYTES), first)) {
+      throw new CorruptStateError(fileOf(1), 0, 'segment missing: the log starts at segment 1 or at a segment that begins with a checkpoint');
+    }
+    for (const leftover of segments.slice(0, start)) obsolete.push(fileOf(leftover));
+    segments = segments.slice(start);
+    for (let k = 0; k < segments.length; k++) {
+      if (segments[k] !== first + k) throw new CorruptStateError(fileOf(first + k), 0, 'segment missing: segment numbers must be consecutive');
+    }
+
+    const replayer = new Replayer<T>(path, codec);
+    let validLength = 0;
+    for (let k = 0; k < segments.length; k++) {
+      const sequence = segments[k] as number;
+      const file = fileOf(sequence);
+      const isLast = k === segments.length - 1;
+      const scan = scanSegment(read(sequence), file, sequence, isLast);
+      cache.delete(sequence);
+      scan.records.forEach((record, r) => {
+        if (record.kind === 'seal') {
+          if (r !== scan.records.length - 1 || record.next !== sequence + 1) throw new CorruptStateError(file, record.offset, `a seal must end the segment and name segment ${sequence + 1}`);
+          if (isLast) throw new CorruptStateError(fileOf(sequence + 1), 0, `segment missing: ${segmentName(sequence)} is sealed and goes on in it`);
+        } else {
+          replayer.apply(record, file, k === 0 && r === 0);
+        }
+      });
+      if (!isLast && scan.records[scan.records.length - 1]?.kind !== 'seal') {
+        throw new CorruptStateError(file, scan.validLength, `the segment ends without a seal although ${segmentName(sequence + 1)} follows`);
+      }
+      validLength = scan.validLength;
+    }
+    replayer.finish();
+
+    // Read without error: now clear away what an interrupted rotation, compaction or deletion left.
+    const snapshotIndexHeld = replayer.mirror.getSnapshot()?.lastIncluded.index;
+    for (const name of names) {
+      const index = snapshotIndex(name);
+      if ((index !== undefined && index !== snapshotIndexHeld) || TEMP_FILE.test(name)) obsolete.push(join(path, name));
+    }
+    if (obsolete.length > 0) {
+      io(path, () => {
+        for (const file of obsolete) unlinkSync(file);
+        syncDirectory(path);
+      });
+    }
+
     const last = segments[segments.length - 1] as number;
-    const file = join(path, segmentName(last));
+    const file = fileOf(last);
     const fd = io(file, () => openSync(file, 'r+'));
     if (validLength < SEGMENT_HEADER_BYTES) {
       io(file, () => {
@@ -198,7 +307,7 @@ export class FilePersistentState<T> implements IPersistentState<T> {
         fsyncSync(fd);
       });
     }
-    return new FilePersistentState(path, codec, maxSegmentBytes, release, mirror, fd, last, validLength);
+    return new FilePersistentState(path, codec, maxSegmentBytes, release, replayer.mirror, fd, last, validLength, first, formatVersion);
   }
 
   /** The latest term this server has seen. */
@@ -211,9 +320,91 @@ export class FilePersistentState<T> implements IPersistentState<T> {
     return this.#mirror.votedFor;
   }
 
-  /** Index of the last entry, 0 when empty. */
+  /** Index of the last entry (the snapshot's when the log after it is empty), 0 when empty. */
   get currentLogIndex(): LogIndex {
     return this.#mirror.currentLogIndex;
+  }
+
+  /** Index of the first entry held: 1 until a compaction drops entries. */
+  get firstLogIndex(): LogIndex {
+    return this.#mirror.firstLogIndex;
+  }
+
+  /** The latest snapshot saved (read back from its file after a reopen), or `undefined`. */
+  getSnapshot(): Snapshot | undefined {
+    this.#checkOpen();
+    return this.#mirror.getSnapshot();
+  }
+
+  /**
+   * Makes `snapshot` the latest snapshot and drops the log it makes unnecessary, exactly as
+   * {@link IPersistentState.saveSnapshot} says (and as {@link InMemoryPersistentState} does).
+   * Synchronous and durable on return: it writes every buffered record, writes the snapshot
+   * file (temporary name, fsync, rename, directory fsync), starts a new segment holding a
+   * checkpoint, the term and vote and the entries kept, fsyncs it and seals the previous
+   * segment, which commits the compaction. Only then are the segments and the snapshot file it
+   * replaces deleted (best effort: what a failure or crash leaves is deleted at the next open).
+   * A crash at any point leaves the old snapshot and log or the new ones. The data is copied.
+   * @throws {@link InvalidArgumentError} when the snapshot is not above the current one, is
+   *   malformed, or `firstKept` is out of range; nothing changes then, in memory or on disk.
+   * @throws {@link StorageError} when writing fails before the compaction is committed; the
+   *   store then still holds the previous snapshot and log.
+   */
+  saveSnapshot(snapshot: Snapshot, firstKept: LogIndex): void {
+    this.#checkOpen();
+    const mirror = this.#mirror;
+    const last = checkSnapshot(snapshot, mirror.getSnapshot()?.lastIncluded);
+    const holdsLast = mirror.getLogEntry(last.index)?.term === last.term;
+    if (holdsLast && (!Number.isSafeInteger(firstKept) || firstKept < mirror.firstLogIndex || firstKept > last.index + 1)) {
+      throw new InvalidArgumentError(`saveSnapshot expects firstKept in [${mirror.firstLogIndex}, ${last.index + 1}], got ${firstKept}`);
+    }
+    const keptFrom = holdsLast ? firstKept : last.index + 1;
+    const keptTo = holdsLast ? mirror.currentLogIndex : last.index;
+    const records: Buffer[] = [checkpointRecord(last.index, last.term, keptFrom, keptTo), stateRecord(mirror.currentTerm, mirror.votedFor)];
+    for (const entry of mirror.getLogEntries(keptFrom, keptTo)) records.push(entryRecord(entry.term, this.#encode(entry.data)));
+    const data = Uint8Array.from(snapshot.data);
+
+    this.sync(); // the records buffered so far go into the segment that the new one follows
+    if (this.#formatVersion === 2) this.#upgradeFormat();
+    const previousSnapshot = mirror.getSnapshot()?.lastIncluded.index;
+    writeSnapshotFile(this.directory, last.index, last.term, data);
+    const next = this.#sequence + 1;
+    const nextFile = join(this.directory, segmentName(next));
+    const segment = Buffer.concat([segmentHeader(next), ...records]);
+    let fd: number | undefined;
+    try {
+      io(nextFile, () => {
+        fd = openSync(nextFile, 'wx+');
+        writeAll(fd, segment, 0);
+        fsyncSync(fd);
+        syncDirectory(this.directory);
+      });
+      io(join(this.directory, segmentName(this.#sequence)), () => {
+        writeAll(this.#fd, sealRecord(next), this.#segmentBytes);
+        fdatasyncSync(this.#fd); // the commit point: from here on, open replays from segment `next`
+      });
+    } catch (error) {
+      if (fd !== undefined) {
+        const opened = fd;
+        bestEffort(() => closeSync(opened));
+        bestEffort(() => unlinkSync(nextFile));
+      }
+      throw error;
+    }
+    bestEffort(() => closeSync(this.#fd));
+    this.#fd = fd as number;
+    this.#sequence = next;
+    this.#segmentBytes = segment.length;
+    mirror.saveSnapshot({ lastIncluded: last, data }, firstKept);
+
+    // Committed: what the new segment and snapshot replace can go, oldest first.
+    for (let sequence = this.#firstSequence; sequence < next; sequence++) {
+      const old = join(this.directory, segmentName(sequence));
+      bestEffort(() => unlinkSync(old));
+    }
+    this.#firstSequence = next;
+    if (previousSnapshot !== undefined) bestEffort(() => unlinkSync(join(this.directory, snapshotName(previousSnapshot))));
+    bestEffort(() => syncDirectory(this.directory));
   }
 
   /** How many times {@link FilePersistentState.sync} wrote and flushed to disk. */
@@ -279,7 +470,10 @@ export class FilePersistentState<T> implements IPersistentState<T> {
     for (const record of records) this.#write(record);
   }
 
-  /** Keeps entries `1..finalIndex` (one record: a crash leaves the old log or the truncated one). */
+  /**
+   * Keeps entries up to `finalIndex` (one record: a crash leaves the old log or the truncated one).
+   * @throws {@link InvalidArgumentError} unless `finalIndex` is an integer, at least 0 and at least the snapshot's index.
+   */
   truncateLog(finalIndex: LogIndex): void {
     this.#checkOpen();
     const before = this.#mirror.currentLogIndex;
@@ -335,6 +529,13 @@ export class FilePersistentState<T> implements IPersistentState<T> {
     this.#segmentBytes = SEGMENT_HEADER_BYTES;
   }
 
+  /** Rewrites FORMAT as version 3 (temporary file, fsync, rename, directory fsync) before the first checkpoint. */
+  #upgradeFormat(): void {
+    const format = join(this.directory, FORMAT_FILE);
+    writeFileAtomically(this.directory, format, Buffer.from(FORMAT_TEXT, 'latin1'));
+    this.#formatVersion = 3;
+  }
+
   #write(record: Buffer): void {
     this.#pending.push(record);
     this.#pendingBytes += record.length;
@@ -351,24 +552,135 @@ export class FilePersistentState<T> implements IPersistentState<T> {
   }
 }
 
-function replay<T>(mirror: InMemoryPersistentState<T>, record: import('./wal').WalRecord, codec: Codec<T>, file: string): void {
-  try {
-    switch (record.kind) {
-      case 'entry':
-        mirror.appendToLog(codec.decode(record.data), record.term);
-        return;
-      case 'truncate':
-        mirror.truncateLog(record.finalIndex);
-        return;
-      case 'state':
-        if (record.term > mirror.currentTerm) mirror.advanceToTerm(record.term);
-        else if (record.term < mirror.currentTerm) throw new Error(`term ${record.term} after term ${mirror.currentTerm}`);
-        if (record.votedFor !== undefined) mirror.vote(record.votedFor);
-        return;
+/**
+ * Rebuilds the in-memory mirror from the records of the segments replayed, starting with the
+ * checkpoint (when the first segment begins with one): the snapshot it names is read from its
+ * file, and the entries kept after the compaction are laid out at their own indices.
+ */
+class Replayer<T> {
+  readonly mirror = new InMemoryPersistentState<T>();
+  /** A checkpoint whose kept entries are still being read: the snapshot goes in once they are. */
+  #pending: { readonly snapshot: Snapshot | undefined; readonly firstKept: number; readonly lastKept: number; readonly file: string; readonly offset: number } | undefined;
+
+  constructor(
+    readonly directory: string,
+    readonly codec: Codec<T>,
+  ) {}
+
+  /** Applies one record of `file`; `first` when it is the first record replayed. */
+  apply(record: WalRecord, file: string, first: boolean): void {
+    if (this.#pending !== undefined && record.kind !== 'entry' && record.kind !== 'state') {
+      throw new CorruptStateError(file, record.offset, `a ${record.kind} record among the entries a checkpoint keeps`);
     }
-  } catch (error) {
-    if (error instanceof CorruptStateError) throw error;
-    throw new CorruptStateError(file, record.offset, `record does not apply: ${(error as Error).message}`);
+    try {
+      switch (record.kind) {
+        case 'entry':
+          this.mirror.appendToLog(this.codec.decode(record.data), record.term);
+          break;
+        case 'truncate':
+          this.mirror.truncateLog(record.finalIndex);
+          break;
+        case 'state':
+          if (record.term > this.mirror.currentTerm) this.mirror.advanceToTerm(record.term);
+          else if (record.term < this.mirror.currentTerm) throw new Error(`term ${record.term} after term ${this.mirror.currentTerm}`);
+          if (record.votedFor !== undefined) this.mirror.vote(record.votedFor);
+          break;
+        case 'checkpoint':
+          this.#checkpoint(record, file, first);
+          break;
+        case 'seal':
+          break;
+      }
+    } catch (error) {
+      if (error instanceof CorruptStateError || error instanceof StorageError) throw error;
+      throw new CorruptStateError(file, record.offset, `record does not apply: ${(error as Error).message}`);
+    }
+    this.#settle();
+  }
+
+  /** Checks that no checkpoint is left waiting for the entries it keeps. */
+  finish(): void {
+    const pending = this.#pending;
+    if (pending !== undefined) throw new CorruptStateError(pending.file, pending.offset, `the checkpoint keeps entries up to ${pending.lastKept}, the log ends at ${this.mirror.currentLogIndex}`);
+  }
+
+  #checkpoint(record: WalRecord & { kind: 'checkpoint' }, file: string, first: boolean): void {
+    if (!first) throw new CorruptStateError(file, record.offset, 'a checkpoint must be the first record of the first segment of the log');
+    const { index, term, firstKept, lastKept } = record;
+    const valid = [index, term, firstKept, lastKept].every(Number.isSafeInteger) && index >= 1 && term >= 1 && firstKept >= 1 && firstKept <= index + 1 && lastKept >= index;
+    if (!valid) throw new CorruptStateError(file, record.offset, `a checkpoint of ${index} (term ${term}) keeping ${firstKept}..${lastKept} is not possible`);
+    const snapshotFile = join(this.directory, snapshotName(index));
+    if (!io(snapshotFile, () => existsSync(snapshotFile))) throw new CorruptStateError(snapshotFile, 0, `snapshot file missing: the log's checkpoint (in ${file}) names it`);
+    const data = decodeSnapshotFile(io(snapshotFile, () => readFileSync(snapshotFile)), snapshotFile, index, term);
+    const snapshot: Snapshot = { lastIncluded: { index, term }, data };
+    if (firstKept === index + 1) {
+      this.mirror.saveSnapshot(snapshot, firstKept); // the log is empty: it now starts right after the snapshot
+      this.#pending = { snapshot: undefined, firstKept, lastKept, file, offset: record.offset };
+    } else {
+      // entries the snapshot covers are kept: lay them out from firstKept, then add the snapshot
+      if (firstKept > 1) this.mirror.saveSnapshot({ lastIncluded: { index: firstKept - 1, term: 1 }, data: new Uint8Array(0) }, firstKept);
+      this.#pending = { snapshot, firstKept, lastKept, file, offset: record.offset };
+    }
+  }
+
+  #settle(): void {
+    const pending = this.#pending;
+    if (pending === undefined || this.mirror.currentLogIndex !== pending.lastKept) return;
+    if (pending.snapshot !== undefined) {
+      const { index, term } = pending.snapshot.lastIncluded;
+      if (this.mirror.getLogEntry(index)?.term !== term) throw new CorruptStateError(pending.file, pending.offset, `the entries kept do not hold the snapshot's last entry ${index} (term ${term})`);
+      this.mirror.saveSnapshot(pending.snapshot, pending.firstKept);
+    }
+    this.#pending = undefined;
+  }
+}
+
+/** Writes a snapshot file under a temporary name, fsyncs it, renames it into place and fsyncs the directory. */
+function writeSnapshotFile(directory: string, index: number, term: number, data: Uint8Array): void {
+  writeFileAtomically(directory, join(directory, snapshotName(index)), Buffer.concat([snapshotHeader(index, term, data), data]));
+}
+
+/** Writes `bytes` to `<file>.tmp`, fsyncs it, renames it to `file` and fsyncs `directory`. */
+function writeFileAtomically(directory: string, file: string, bytes: Buffer): void {
+  const temp = `${file}.tmp`;
+  io(temp, () => {
+    const fd = openSync(temp, 'w');
+    try {
+      writeAll(fd, bytes, 0);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, file);
+    syncDirectory(directory);
+  });
+}
+
+/** The first `length` bytes of `file` (fewer when it is shorter). */
+function readHead(file: string, length: number): Buffer {
+  return io(file, () => {
+    const fd = openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(length);
+      let got = 0;
+      while (got < length) {
+        const n = readSync(fd, head, got, length - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      return head.subarray(0, got);
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
+/** Runs a clean-up step whose failure only leaves a file for the next open to delete. */
+function bestEffort(step: () => void): void {
+  try {
+    step();
+  } catch {
+    // left for the next open
   }
 }
 

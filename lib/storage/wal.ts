@@ -8,8 +8,29 @@
  * - `1` entry: term (f64 LE, exact for integers) then the codec's bytes;
  * - `2` truncation: final index (f64 LE);
  * - `3` state: term (f64 LE) then vote (i32 LE, -1 for none);
- * - `4` seal: the sequence of the next segment (u32 LE), the last record of a full segment.
+ * - `4` seal: the sequence of the next segment (u32 LE), the last record of a full segment;
+ * - `5` checkpoint (version 3): the snapshot's last included index and term, then the first and
+ *   last index of the entries kept after the compaction (four f64 LE; last = first - 1 when none
+ *   are kept). Only ever the first record of a segment.
  * Every mutation of the store is one appended record, so a crash leaves a prefix of them.
+ *
+ * Compaction (version 3). A snapshot is a file `snapshot-<lastIncluded index, 16 hex
+ * digits>.snap`: a 40-byte header (the magic `RAFTSNP1`, index f64 LE, term f64 LE, data length
+ * f64 LE, CRC-32 of the data u32 LE, CRC-32 of those first 36 bytes u32 LE) and the data. It is
+ * written as `<name>.tmp`, fsynced, renamed into place, and the directory fsynced. Then any
+ * buffered records are written, and a NEW segment is started that is self-contained: a
+ * checkpoint record naming the snapshot, a state record (term and vote), and the entry records
+ * of every entry kept (`firstKept..currentLogIndex`); it is fsynced, and only then is the
+ * previous segment sealed (the seal is the commit point of the compaction). After that the
+ * older segments and snapshot files are deleted (oldest first) and the directory fsynced.
+ *
+ * On open: when the newest segment begins with a checkpoint (or holds nothing) and the segment
+ * before it is not sealed, it is a rotation that did not finish, and is deleted. The log is then
+ * replayed from the LAST segment that begins with a checkpoint (or from segment 1 when none
+ * does); segments before it are leftovers of an interrupted deletion and are deleted, as are
+ * `*.tmp` files and snapshot files the checkpoint does not name. The snapshot file named by the
+ * checkpoint must be there and intact, or open throws {@link CorruptStateError} naming it.
+ * Segments from the replayed one on must be consecutive, and each but the last sealed.
  *
  * Telling a torn tail from damage: a crash can leave the unsynced end of the last segment
  * cut short, or (power loss) with whole sectors never written, which read as zeros. So the
@@ -49,7 +70,8 @@ export type WalRecord =
   | { readonly kind: 'entry'; readonly term: number; readonly data: Uint8Array; readonly offset: number }
   | { readonly kind: 'truncate'; readonly finalIndex: number; readonly offset: number }
   | { readonly kind: 'state'; readonly term: number; readonly votedFor: number | undefined; readonly offset: number }
-  | { readonly kind: 'seal'; readonly next: number; readonly offset: number };
+  | { readonly kind: 'seal'; readonly next: number; readonly offset: number }
+  | { readonly kind: 'checkpoint'; readonly index: number; readonly term: number; readonly firstKept: number; readonly lastKept: number; readonly offset: number };
 
 /** The file name of segment `sequence`. */
 export function segmentName(sequence: number): string {
@@ -87,6 +109,38 @@ export function sealRecord(next: number): Buffer {
   body[0] = 4;
   body.writeUInt32LE(next, 1);
   return frame(body);
+}
+
+/**
+ * The checkpoint record that begins the segment written by a compaction: the snapshot's last
+ * included position, and the entries kept after it (`firstKept..lastKept`, none when
+ * `lastKept < firstKept`).
+ */
+export function checkpointRecord(index: number, term: number, firstKept: number, lastKept: number): Buffer {
+  const body = Buffer.allocUnsafe(CHECKPOINT_BODY_BYTES);
+  body[0] = 5;
+  body.writeDoubleLE(index, 1);
+  body.writeDoubleLE(term, 9);
+  body.writeDoubleLE(firstKept, 17);
+  body.writeDoubleLE(lastKept, 25);
+  return frame(body);
+}
+
+const CHECKPOINT_BODY_BYTES = 33;
+/** Bytes from the start of a segment to the end of a checkpoint record that begins it. */
+export const CHECKPOINT_PREFIX_BYTES = SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES + CHECKPOINT_BODY_BYTES + 1;
+
+/**
+ * Whether `head` (the first {@link CHECKPOINT_PREFIX_BYTES} bytes of segment `sequence`, or
+ * fewer) is an intact segment header followed by an intact checkpoint record. Used on open to
+ * find where to replay from without reading whole segments; the full scan checks the rest.
+ */
+export function beginsWithCheckpoint(head: Buffer, sequence: number): boolean {
+  if (head.length < CHECKPOINT_PREFIX_BYTES || !head.subarray(0, SEGMENT_HEADER_BYTES).equals(segmentHeader(sequence))) return false;
+  const offset = SEGMENT_HEADER_BYTES;
+  if (head.readUInt32LE(offset) !== CHECKPOINT_BODY_BYTES || head.readUInt32LE(offset + 8) !== crc32(head.subarray(offset, offset + 8))) return false;
+  const body = head.subarray(offset + RECORD_HEADER_BYTES, offset + RECORD_HEADER_BYTES + CHECKPOINT_BODY_BYTES);
+  return body[0] === 5 && crc32(body) === head.readUInt32LE(offset + 4) && head[CHECKPOINT_PREFIX_BYTES - 1] === RECORD_TRAILER;
 }
 
 /** An entry record. */
@@ -178,6 +232,9 @@ function decodeBody(body: Buffer, file: string, offset: number): WalRecord {
     return { kind: 'state', term: body.readDoubleLE(1), votedFor: vote < 0 ? undefined : vote, offset };
   }
   if (kind === 4 && body.length === 5) return { kind: 'seal', next: body.readUInt32LE(1), offset };
+  if (kind === 5 && body.length === CHECKPOINT_BODY_BYTES) {
+    return { kind: 'checkpoint', index: body.readDoubleLE(1), term: body.readDoubleLE(9), firstKept: body.readDoubleLE(17), lastKept: body.readDoubleLE(25), offset };
+  }
   throw new CorruptStateError(file, offset, `unknown record kind ${String(kind)} of ${body.length} bytes`);
 }
 
@@ -198,4 +255,51 @@ function hasUnwrittenSector(bytes: Buffer, from: number, to: number): boolean {
     if (allZero(bytes, start, start + SECTOR)) return true;
   }
   return false;
+}
+
+/** The first 8 bytes of every snapshot file. */
+export const SNAPSHOT_MAGIC = Buffer.from('RAFTSNP1', 'latin1');
+/** Bytes of a snapshot file's header. */
+export const SNAPSHOT_HEADER_BYTES = 40;
+
+/** The file name of the snapshot whose last included index is `index`. */
+export function snapshotName(index: number): string {
+  return `snapshot-${index.toString(16).padStart(16, '0')}.snap`;
+}
+
+/** The index in a snapshot file's name, or `undefined` for another file. */
+export function snapshotIndex(name: string): number | undefined {
+  const match = /^snapshot-([0-9a-f]{16})\.snap$/.exec(name);
+  return match === null ? undefined : parseInt(match[1] as string, 16);
+}
+
+/** The header of a snapshot file holding `data` as the state up to (`index`, `term`). */
+export function snapshotHeader(index: number, term: number, data: Uint8Array): Buffer {
+  const header = Buffer.alloc(SNAPSHOT_HEADER_BYTES);
+  SNAPSHOT_MAGIC.copy(header, 0);
+  header.writeDoubleLE(index, 8);
+  header.writeDoubleLE(term, 16);
+  header.writeDoubleLE(data.length, 24);
+  header.writeUInt32LE(crc32(data), 32);
+  header.writeUInt32LE(crc32(header.subarray(0, 36)), 36);
+  return header;
+}
+
+/**
+ * Decodes a snapshot file that must hold the snapshot (`index`, `term`) and returns its data.
+ * @throws {@link CorruptStateError} naming `file` when anything does not check out.
+ */
+export function decodeSnapshotFile(bytes: Buffer, file: string, index: number, term: number): Uint8Array {
+  if (bytes.length < SNAPSHOT_HEADER_BYTES) throw new CorruptStateError(file, 0, `a snapshot file is at least ${SNAPSHOT_HEADER_BYTES} bytes, this one has ${bytes.length}`);
+  if (!bytes.subarray(0, 8).equals(SNAPSHOT_MAGIC) || bytes.readUInt32LE(36) !== crc32(bytes.subarray(0, 36))) {
+    throw new CorruptStateError(file, 0, 'not a snapshot header (bad magic or checksum)');
+  }
+  if (bytes.readDoubleLE(8) !== index || bytes.readDoubleLE(16) !== term) {
+    throw new CorruptStateError(file, 8, `the snapshot is of ${bytes.readDoubleLE(8)} (term ${bytes.readDoubleLE(16)}), the log names ${index} (term ${term})`);
+  }
+  const length = bytes.readDoubleLE(24);
+  if (length !== bytes.length - SNAPSHOT_HEADER_BYTES) throw new CorruptStateError(file, 24, `the header says ${length} bytes of data, the file holds ${bytes.length - SNAPSHOT_HEADER_BYTES}`);
+  const data = bytes.subarray(SNAPSHOT_HEADER_BYTES);
+  if (crc32(data) !== bytes.readUInt32LE(32)) throw new CorruptStateError(file, SNAPSHOT_HEADER_BYTES, 'snapshot data checksum mismatch');
+  return data;
 }

@@ -463,7 +463,7 @@ describe('the FORMAT file', () => {
 
   it.each([
     ['another version', 'raft-ts write-ahead log, version 1\n'],
-    ['a later version', 'raft-ts write-ahead log, version 3\n'],
+    ['a later version', 'raft-ts write-ahead log, version 4\n'],
     ['empty', ''],
     ['garbage', '\u0000\u0001garbage'],
     ['the right text without its newline', 'raft-ts write-ahead log, version 2'],
