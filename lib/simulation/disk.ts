@@ -1,6 +1,6 @@
 import { InvalidArgumentError, describe } from '../errors';
 import { InMemoryPersistentState, type IPersistentState } from '../persistent-state';
-import type { LogEntry, LogIndex, ServerId, Term } from '../types';
+import type { LogEntry, LogIndex, LogPosition, ServerId, Snapshot, Term } from '../types';
 import type { SafetyChecker } from './invariants';
 
 /** One write a {@link SimulatedDiskState} has taken but not yet made durable. */
@@ -8,7 +8,8 @@ type PendingWrite<T> =
   | { readonly kind: 'term'; readonly term: Term }
   | { readonly kind: 'vote'; readonly candidate: ServerId }
   | { readonly kind: 'append'; readonly entry: LogEntry<T> }
-  | { readonly kind: 'truncate'; readonly finalIndex: LogIndex };
+  | { readonly kind: 'truncate'; readonly finalIndex: LogIndex }
+  | { readonly kind: 'snapshot'; readonly snapshot: Snapshot; readonly firstKept: LogIndex };
 
 /** What a crash did to a {@link SimulatedDiskState}: how many unsynced writes it lost and kept. */
 export interface CrashLoss {
@@ -28,8 +29,14 @@ export interface CrashLoss {
  * its writes; a server that forgets to, or writes after replying, is caught when a crash
  * loses what its reply promised.
  *
+ * It holds snapshots (log compaction) with the semantics of {@link InMemoryPersistentState}:
+ * `saveSnapshot` is a write like the others, pending until `sync()`; a crash that loses it
+ * leaves the previous snapshot and the durable log it would have trimmed.
+ *
  * Like {@link ObservedPersistentState}, it tells a {@link SafetyChecker} (when given one)
- * about every entry written and every truncation; {@link SimulatedDiskState.durableEntry}
+ * about every entry written and every truncation (a compaction is no truncation: entries a
+ * snapshot covers are not reported; a snapshot that replaces a log which does not hold its
+ * last entry reports the entries after the snapshot, which it drops, as truncated); {@link SimulatedDiskState.durableEntry}
  * lets the checker count the stores that durably hold an entry. Each write costs O(1);
  * `sync()` is O(writes since the last one); a crash is O(log length).
  *
@@ -48,10 +55,10 @@ export class SimulatedDiskState<T> implements IPersistentState<T> {
   readonly #checker: SafetyChecker<T> | undefined;
   #live = new InMemoryPersistentState<T>();
   #pending: PendingWrite<T>[] = [];
-  #durableTerm: Term = 0;
-  #durableVote: ServerId | undefined = undefined;
-  readonly #durableLog: LogEntry<T>[] = [];
+  /** The durable image: only `#apply` changes it, by replaying the pending writes in order. */
+  #durable = new InMemoryPersistentState<T>();
   #syncs = 0;
+  #snapshotWrites = 0;
 
   /** A store for server `server`, reporting to `checker` if given. */
   constructor(server: ServerId, checker?: SafetyChecker<T>) {
@@ -84,24 +91,67 @@ export class SimulatedDiskState<T> implements IPersistentState<T> {
     return this.#syncs;
   }
 
+  /** How many times `saveSnapshot` was called (compactions and installed snapshots). */
+  get snapshotWrites(): number {
+    return this.#snapshotWrites;
+  }
+
   /** The term in the durable image. */
   get durableTerm(): Term {
-    return this.#durableTerm;
+    return this.#durable.currentTerm;
   }
 
   /** The vote in the durable image. */
   get durableVote(): ServerId | undefined {
-    return this.#durableVote;
+    return this.#durable.votedFor;
   }
 
-  /** Index of the last entry of the durable image. */
+  /** Index of the last entry of the durable image (its snapshot's when no entry follows it). */
   get durableLastIndex(): LogIndex {
-    return this.#durableLog.length;
+    return this.#durable.currentLogIndex;
   }
 
-  /** The entry at `index` in the durable image, if any. */
+  /** Index of the first entry the durable image holds (1 unless a durable snapshot compacted entries). */
+  get durableFirstIndex(): LogIndex {
+    return this.#durable.firstLogIndex;
+  }
+
+  /** The snapshot of the durable image, if any. */
+  get durableSnapshot(): Snapshot | undefined {
+    return this.#durable.getSnapshot();
+  }
+
+  /** The entry at `index` in the durable image, if any (none for indices its snapshot compacted). */
   durableEntry(index: LogIndex): LogEntry<T> | undefined {
-    return index >= 1 ? this.#durableLog[index - 1] : undefined;
+    return this.#durable.getLogEntry(index);
+  }
+
+  /** Index of the first entry held (live image): 1 until a compaction drops entries. */
+  get firstLogIndex(): LogIndex {
+    return this.#live.firstLogIndex;
+  }
+
+  /** The latest snapshot (live image), if any. */
+  getSnapshot(): Snapshot | undefined {
+    return this.#live.getSnapshot();
+  }
+
+  /**
+   * Stores `snapshot` and drops the log it makes unnecessary (buffered until `sync()`), as
+   * {@link InMemoryPersistentState.saveSnapshot}. Compacted entries are not reported to the
+   * checker; when the log does not hold the snapshot's last entry, the entries from its
+   * index on are (a truncation to `lastIncluded.index - 1`).
+   * @throws {@link InvalidArgumentError} as {@link InMemoryPersistentState.saveSnapshot}; nothing changes then.
+   */
+  saveSnapshot(snapshot: Snapshot, firstKept: LogIndex): void {
+    const before = this.#live.currentLogIndex;
+    const lastIncluded = (snapshot as Partial<Snapshot> | null)?.lastIncluded;
+    const holdsLast = lastIncluded !== undefined && this.#live.getLogEntry(lastIncluded.index)?.term === lastIncluded.term;
+    this.#live.saveSnapshot(snapshot, firstKept); // checks the arguments
+    const saved = this.#live.getSnapshot() as Snapshot;
+    this.#snapshotWrites++;
+    if (!holdsLast && before >= saved.lastIncluded.index) this.#checker?.truncated(this.#server, saved.lastIncluded.index - 1);
+    this.#pending.push({ kind: 'snapshot', snapshot: saved, firstKept });
   }
 
   /** Moves to a later term (buffered until `sync()`). @throws {@link InvalidArgumentError} as {@link InMemoryPersistentState.advanceToTerm}. */
@@ -149,7 +199,7 @@ export class SimulatedDiskState<T> implements IPersistentState<T> {
     for (let index = first; index <= this.#live.currentLogIndex; index++) {
       const entry = this.#live.getLogEntry(index) as LogEntry<T>;
       this.#pending.push({ kind: 'append', entry });
-      this.#checker?.entryStored(this.#server, entry, this.#live.getLogEntry(index - 1)?.term ?? 0);
+      this.#checker?.entryStored(this.#server, entry, termBefore(this.#live, index));
     }
   }
 
@@ -180,35 +230,75 @@ export class SimulatedDiskState<T> implements IPersistentState<T> {
     const total = this.#pending.length;
     const kept = Math.min(total, Math.floor(keep * (total + 1)));
     this.#apply(kept);
-    const live = new InMemoryPersistentState<T>();
-    if (this.#durableTerm > 0) live.advanceToTerm(this.#durableTerm);
-    if (this.#durableVote !== undefined) live.vote(this.#durableVote);
-    live.appendEntries(this.#durableLog);
-    this.#live = live;
+    this.#live = copyStore(this.#durable);
     return { lost: total - kept, kept };
   }
 
   /** Applies the first `count` pending writes to the durable image and forgets every pending write. */
   #apply(count: number): void {
-    const log = this.#durableLog;
+    // The pending writes replay the live image's history from the durable image, so each
+    // one meets the state it met in the live image and is accepted there too.
+    const durable = this.#durable;
     for (let k = 0; k < count; k++) {
       const write = this.#pending[k] as PendingWrite<T>;
       switch (write.kind) {
         case 'term':
-          this.#durableTerm = write.term;
-          this.#durableVote = undefined;
+          if (write.term > durable.currentTerm) durable.advanceToTerm(write.term);
           break;
         case 'vote':
-          this.#durableVote = write.candidate;
+          durable.vote(write.candidate);
           break;
         case 'append':
-          log.push(write.entry); // pending writes replay the live image's history, so this is index log.length + 1
+          durable.appendEntries([write.entry]); // index currentLogIndex + 1: the entry object is kept as is
           break;
         case 'truncate':
-          if (write.finalIndex < log.length) log.length = write.finalIndex;
+          durable.truncateLog(write.finalIndex);
+          break;
+        case 'snapshot':
+          durable.saveSnapshot(write.snapshot, write.firstKept);
           break;
       }
     }
     this.#pending = [];
   }
+}
+
+/** The term of the entry before `index` in `store`: its snapshot's last term when the snapshot ends there, 0 at index 1. */
+export function termBefore<T>(store: IPersistentState<T>, index: LogIndex): Term {
+  const entry = store.getLogEntry(index - 1);
+  if (entry !== undefined) return entry.term;
+  const last: LogPosition | undefined = store.getSnapshot?.()?.lastIncluded;
+  return last !== undefined && last.index === index - 1 ? last.term : 0;
+}
+
+/**
+ * A new {@link InMemoryPersistentState} with the same term, vote, snapshot and log as
+ * `source` (the entry objects are shared: they are immutable). O(log length).
+ */
+function copyStore<T>(source: InMemoryPersistentState<T>): InMemoryPersistentState<T> {
+  const copy = new InMemoryPersistentState<T>();
+  if (source.currentTerm > 0) copy.advanceToTerm(source.currentTerm);
+  if (source.votedFor !== undefined) copy.vote(source.votedFor);
+  const snapshot = source.getSnapshot();
+  const first = source.firstLogIndex;
+  const entries = source.getLogEntries(first, source.currentLogIndex);
+  if (snapshot === undefined) {
+    copy.appendEntries(entries);
+    return copy;
+  }
+  const last = snapshot.lastIncluded;
+  if (first > last.index) {
+    // Nothing before the snapshot's last entry is kept: the snapshot, then the entries after it.
+    copy.saveSnapshot(snapshot, last.index + 1);
+    copy.appendEntries(entries);
+  } else {
+    // Trailing entries before the snapshot's end are kept: lay the log out from `first` (over
+    // a placeholder snapshot just before it when `first > 1`), then save the real snapshot
+    // keeping everything from `first`.
+    const firstEntry = entries[0] as LogEntry<T>;
+    if (first > 1) copy.saveSnapshot({ lastIncluded: { index: first - 1, term: firstEntry.term }, data: new Uint8Array(0) }, first);
+    copy.appendEntries(entries);
+    copy.saveSnapshot(snapshot, first);
+  }
+  return copy;
 }

@@ -1,4 +1,4 @@
-import type { LogEntry, LogIndex, ServerId, Term } from '../types';
+import type { LogEntry, LogIndex, LogPosition, ServerId, Term } from '../types';
 
 /** The properties a {@link SafetyChecker} watches, named after §5.2–§5.4 of the Raft paper. */
 export type InvariantName =
@@ -10,6 +10,8 @@ export type InvariantName =
   | 'durableCommits'
   | 'durableMajority'
   | 'matchIndexBound'
+  | 'stateMachineMatchesLog'
+  | 'appliedNeverBackwards'
   | 'noException'
   | 'liveness';
 
@@ -27,14 +29,58 @@ export interface DurableStores<T> {
   readonly servers: number;
   /** The entry server `server`'s store holds durably (synced) at `index`, if any. */
   durableEntry(server: ServerId, index: LogIndex): LogEntry<T> | undefined;
+  /**
+   * Optional: whether server `server`'s store durably holds a snapshot that covers `index`
+   * (its last index is at least `index`). Such a store counts as holding a committed entry:
+   * a snapshot holds only committed state, and a server may compact an entry in the very
+   * call that commits it, before its `committed` event is seen.
+   */
+  durablyCovered?(server: ServerId, index: LogIndex): boolean;
 }
 
 /** Reads one server's log, for checks that look at a whole prefix. */
 export interface LogReader<T> {
   /** Index of the last entry. */
   readonly lastIndex: LogIndex;
-  /** The entry at `index`, or `undefined`. */
+  /** The entry at `index`, or `undefined` (also for an index the snapshot compacted). */
   entry(index: LogIndex): LogEntry<T> | undefined;
+  /**
+   * The last entry covered by the store's snapshot, when it holds one: the entries up to it
+   * may be missing from the log (compacted); they count as held, and the snapshot's own last
+   * entry as held with this term.
+   */
+  readonly snapshot?: LogPosition;
+}
+
+/** The digest of an empty state machine (nothing applied). */
+export const EMPTY_DIGEST = 0x811c9dc5;
+
+/**
+ * The digest after applying, to a state of digest `previous`, the entry at `index` of `term`
+ * whose data has key `key`: 32-bit FNV-1a over the previous digest and the entry. A state
+ * machine that keeps this digest of what it applied equals, in O(1), the one built from the
+ * committed prefix (see {@link SafetyChecker.prefixDigest}).
+ */
+export function digestStep(previous: number, index: LogIndex, term: Term, key: string): number {
+  let hash = previous >>> 0;
+  const text = `${index}:${term}:${key};`;
+  for (let k = 0; k < text.length; k++) {
+    hash ^= text.charCodeAt(k);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/** The term a reader holds at `index`: its entry's, or its snapshot's at the snapshot's last index. */
+function termIn<T>(log: LogReader<T>, index: LogIndex): Term | undefined {
+  const entry = log.entry(index);
+  if (entry !== undefined) return entry.term;
+  return log.snapshot !== undefined && log.snapshot.index === index ? log.snapshot.term : undefined;
+}
+
+/** Whether the reader's snapshot covers `index` without its term being known (before its last entry). */
+function compactedIn<T>(log: LogReader<T>, index: LogIndex): boolean {
+  return log.snapshot !== undefined && index < log.snapshot.index && log.entry(index) === undefined;
 }
 
 /**
@@ -60,6 +106,18 @@ export interface LogReader<T> {
  *   Matching, the two logs hold an entry of the same term at `matchIndex`). It may lag,
  *   never lead: a leader that counts a success reply of an earlier leadership, whose log was
  *   rewritten since, is caught here at once, before it commits anything on that count.
+ * - State machine matches log (fed by {@link runSchedule} at every step, with
+ *   {@link SafetyChecker.stateMachineObserved}): every running server's state machine has
+ *   applied exactly up to the server's `lastApplied`, and its state is the one built by
+ *   applying the committed entries `1..lastApplied` in order (compared by digest, see
+ *   {@link digestStep}), whether it got there by applying entries, by restoring its own
+ *   snapshot at a restart, or by installing a leader's.
+ * - Applied never backwards: within one Server object, `lastApplied` never decreases, and a
+ *   leader's snapshot is never installed below it. A Server object starts with `lastApplied`
+ *   equal to the index of its store's durable snapshot (0 without one); across the restarts
+ *   of one server that index never decreases (a durable snapshot is only replaced by a later
+ *   one) and never exceeds the highest `lastApplied` the server had reached (a snapshot only
+ *   holds applied state).
  * - No exception (reported by {@link runSchedule}): no call into the cluster throws.
  *
  * @example
@@ -78,6 +136,13 @@ export class SafetyChecker<T> {
   readonly #nextCommit = new WeakMap<object, LogIndex>();
   readonly #commitIndex = new WeakMap<object, LogIndex>();
   readonly #durableCommit: LogIndex[] = [];
+  /** `#digests[i]`: the digest of the committed entries `1..i`. */
+  readonly #digests: number[] = [EMPTY_DIGEST];
+  readonly #lastApplied = new WeakMap<object, LogIndex>();
+  /** Per server: the highest lastApplied any of its Server objects reached. */
+  readonly #maxApplied: LogIndex[] = [];
+  /** Per server: the snapshot index its latest Server object started from. */
+  readonly #startSnapshot: LogIndex[] = [];
   #stores: DurableStores<T> | undefined;
   #violation: Violation | undefined;
 
@@ -125,6 +190,12 @@ export class SafetyChecker<T> {
     this.#leaders.set(term, server);
     for (let index = 1; index <= this.#committed.length; index++) {
       const committed = this.#committed[index - 1] as { term: Term; key: string };
+      if (compactedIn(log, index)) continue; // covered by the snapshot; its last entry is checked by term
+      if (log.entry(index) === undefined && log.snapshot?.index === index) {
+        if (log.snapshot.term === committed.term) continue;
+        this.report('leaderCompleteness', `server ${server}, leader of term ${term}, has a snapshot ending at committed entry ${index} (term ${committed.term}) with term ${log.snapshot.term}`);
+        return;
+      }
       const entry = log.entry(index);
       if (entry === undefined || entry.term !== committed.term || this.#key(entry.data) !== committed.key) {
         this.report(
@@ -172,6 +243,7 @@ export class SafetyChecker<T> {
       const known = this.#committed[entry.index - 1];
       if (known === undefined) {
         this.#committed.push({ term: entry.term, key });
+        this.#digests.push(digestStep(this.#digests[entry.index - 1] as number, entry.index, entry.term, key));
         if (!this.#heldByMajority(entry, key, server)) return;
       } else if (known.term !== entry.term || known.key !== key) {
         this.report(
@@ -183,6 +255,98 @@ export class SafetyChecker<T> {
     }
     this.#nextCommit.set(serverObject, expected);
     this.#durableCommit[server] = Math.max(this.#durableCommit[server] ?? 0, expected - 1);
+    this.#maxApplied[server] = Math.max(this.#maxApplied[server] ?? 0, expected - 1);
+  }
+
+  /**
+   * The Server object `serverObject` (server `server`) starts with this `lastApplied` (its
+   * snapshot's index, 0 without one): its commits continue from there. Call it before its
+   * first event ({@link observeServer} does).
+   */
+  serverStarted(serverObject: object, server: ServerId, lastApplied: LogIndex): void {
+    this.#nextCommit.set(serverObject, lastApplied + 1);
+    this.#lastApplied.set(serverObject, lastApplied);
+    this.#maxApplied[server] = Math.max(this.#maxApplied[server] ?? 0, 0);
+  }
+
+  /**
+   * The Server object `serverObject` (server `server`) installed a leader's snapshot whose
+   * last entry is `lastIncluded`: its commits continue after it. The snapshot must cover
+   * committed entries (the term at its last index is the committed one) and lie beyond what
+   * the server applied.
+   */
+  snapshotInstalled(serverObject: object, server: ServerId, lastIncluded: LogPosition): void {
+    const index = lastIncluded.index;
+    const known = this.#committed[index - 1];
+    if (known === undefined || known.term !== lastIncluded.term) {
+      this.report(
+        'stateMachineSafety',
+        `server ${server} installed a snapshot ending at index ${index} of term ${lastIncluded.term}, but ${known === undefined ? `only ${this.#committed.length} entries are known committed` : `index ${index} was committed in term ${known.term}`}`,
+      );
+      return;
+    }
+    const next = this.#nextCommit.get(serverObject) ?? 1;
+    if (index < next - 1) {
+      this.report('appliedNeverBackwards', `server ${server} installed a snapshot ending at index ${index}, below the ${next - 1} entries it had applied`);
+      return;
+    }
+    this.#nextCommit.set(serverObject, index + 1);
+    this.#maxApplied[server] = Math.max(this.#maxApplied[server] ?? 0, index);
+  }
+
+  /** The Server object `serverObject` (server `server`) has this `lastApplied` now: it never decreases (O(1)). */
+  lastAppliedObserved(serverObject: object, server: ServerId, lastApplied: LogIndex): void {
+    const before = this.#lastApplied.get(serverObject) ?? 0;
+    if (lastApplied < before) {
+      this.report('appliedNeverBackwards', `server ${server}'s lastApplied went down from ${before} to ${lastApplied}`);
+      return;
+    }
+    this.#lastApplied.set(serverObject, lastApplied);
+    this.#maxApplied[server] = Math.max(this.#maxApplied[server] ?? 0, lastApplied);
+  }
+
+  /**
+   * Server `server` was restarted: its new Server object starts with `lastApplied`, over a
+   * store whose (durable) snapshot ends at `snapshotIndex` (0 without one). `lastApplied`
+   * must be `snapshotIndex`, which is at least the one the server started from last time and
+   * at most the highest `lastApplied` it ever reached.
+   */
+  restartedAt(server: ServerId, lastApplied: LogIndex, snapshotIndex: LogIndex): void {
+    const previous = this.#startSnapshot[server] ?? 0;
+    const reached = this.#maxApplied[server] ?? 0;
+    if (lastApplied !== snapshotIndex) {
+      this.report('appliedNeverBackwards', `server ${server} restarted with lastApplied ${lastApplied}, but its store's snapshot ends at ${snapshotIndex}`);
+    } else if (snapshotIndex < previous) {
+      this.report('appliedNeverBackwards', `server ${server} restarted from a snapshot ending at ${snapshotIndex}, below the one at ${previous} it started from before`);
+    } else if (snapshotIndex > reached) {
+      this.report('appliedNeverBackwards', `server ${server} restarted from a snapshot ending at ${snapshotIndex}, beyond the ${reached} entries it ever applied`);
+    }
+    this.#startSnapshot[server] = snapshotIndex;
+  }
+
+  /** The digest of the committed entries `1..index` (see {@link digestStep}), or `undefined` beyond what is known committed. */
+  prefixDigest(index: LogIndex): number | undefined {
+    return this.#digests[index];
+  }
+
+  /**
+   * Server `server`, with `lastApplied`, has a state machine that applied up to `applied`
+   * and has digest `digest`: both must match the committed prefix `1..lastApplied` (O(1)).
+   */
+  stateMachineObserved(server: ServerId, lastApplied: LogIndex, applied: LogIndex, digest: number): void {
+    if (applied !== lastApplied) {
+      this.report('stateMachineMatchesLog', `server ${server}'s state machine applied up to index ${applied}, but its lastApplied is ${lastApplied}`);
+      return;
+    }
+    const expected = this.prefixDigest(lastApplied);
+    if (expected === undefined) {
+      this.report('stateMachineMatchesLog', `server ${server} applied up to index ${lastApplied}, beyond the ${this.#committed.length} entries known committed`);
+    } else if (expected !== digest) {
+      this.report(
+        'stateMachineMatchesLog',
+        `server ${server}'s state machine at index ${lastApplied} has digest ${hex(digest)}, but applying the committed entries 1..${lastApplied} gives ${hex(expected)}`,
+      );
+    }
   }
 
   /** The Server object `serverObject` (server `server`) has this commitIndex now. */
@@ -212,10 +376,11 @@ export class SafetyChecker<T> {
     matchIndex: LogIndex,
   ): void {
     if (matchIndex <= 0 || followerTerm > leaderTerm) return;
-    const mine = leaderLog.entry(matchIndex);
-    const theirs = followerLog.entry(matchIndex);
-    if (mine !== undefined && theirs !== undefined && mine.term === theirs.term) return;
-    const show = (entry: LogEntry<T> | undefined): string => (entry === undefined ? 'nothing' : `term ${entry.term}`);
+    if (compactedIn(leaderLog, matchIndex) || compactedIn(followerLog, matchIndex)) return; // committed on that side: Leader Completeness and durable commits cover it
+    const mine = termIn(leaderLog, matchIndex);
+    const theirs = termIn(followerLog, matchIndex);
+    if (mine !== undefined && theirs !== undefined && mine === theirs) return;
+    const show = (term: Term | undefined): string => (term === undefined ? 'nothing' : `term ${term}`);
     this.report(
       'matchIndexBound',
       `server ${leader}, leader of term ${leaderTerm}, has matchIndex ${matchIndex} for server ${follower} (term ${followerTerm}), but at index ${matchIndex} its log has ${show(mine)} and server ${follower}'s store has ${show(theirs)} (last index ${followerLog.lastIndex})`,
@@ -229,7 +394,7 @@ export class SafetyChecker<T> {
     const holders: ServerId[] = [];
     for (let server = 0; server < stores.servers; server++) {
       const held = stores.durableEntry(server, entry.index);
-      if (held !== undefined && held.term === entry.term && this.#key(held.data) === key) holders.push(server);
+      if (held !== undefined ? held.term === entry.term && this.#key(held.data) === key : stores.durablyCovered?.(server, entry.index) === true) holders.push(server);
     }
     const majority = Math.floor(stores.servers / 2) + 1;
     if (holders.length >= majority) return true;
@@ -245,11 +410,17 @@ export class SafetyChecker<T> {
     const durable = this.#durableCommit[server] ?? 0;
     for (let index = 1; index <= durable; index++) {
       const committed = this.#committed[index - 1] as { term: Term; key: string };
+      if (compactedIn(log, index)) continue;
       const entry = log.entry(index);
+      if (entry === undefined && log.snapshot?.index === index && log.snapshot.term === committed.term) continue;
       if (entry === undefined || entry.term !== committed.term || this.#key(entry.data) !== committed.key) {
         this.report('durableCommits', `server ${server} restarted without committed entry ${index} (term ${committed.term}, ${committed.key})`);
         return;
       }
     }
   }
+}
+
+function hex(digest: number): string {
+  return `0x${(digest >>> 0).toString(16).padStart(8, '0')}`;
 }

@@ -2,7 +2,8 @@ import type { InMemoryCluster } from '../cluster';
 import type { IPersistentState } from '../persistent-state';
 import { InMemoryPersistentState } from '../persistent-state';
 import type { Server } from '../server';
-import type { LogEntry, LogIndex, ServerId, Term } from '../types';
+import type { LogEntry, LogIndex, ServerId, Snapshot, Term } from '../types';
+import { termBefore } from './disk';
 import type { LogReader, SafetyChecker } from './invariants';
 
 /**
@@ -24,7 +25,7 @@ export class ObservedPersistentState<T> extends InMemoryPersistentState<T> {
 
   /** Appends, then reports the entry. */
   override appendToLog(data: T, term: Term): void {
-    const previousTerm = this.getLastLogEntry()?.term ?? 0;
+    const previousTerm = termBefore(this, this.currentLogIndex + 1);
     super.appendToLog(data, term);
     this.#checker.entryStored(this.#server, this.getLastLogEntry() as LogEntry<T>, previousTerm);
   }
@@ -34,8 +35,22 @@ export class ObservedPersistentState<T> extends InMemoryPersistentState<T> {
     const first = this.currentLogIndex + 1;
     super.appendEntries(entries);
     for (let index = first; index <= this.currentLogIndex; index++) {
-      this.#checker.entryStored(this.#server, this.getLogEntry(index) as LogEntry<T>, this.getLogEntry(index - 1)?.term ?? 0);
+      this.#checker.entryStored(this.#server, this.getLogEntry(index) as LogEntry<T>, termBefore(this, index));
     }
+  }
+
+  /**
+   * Saves the snapshot. Compacted entries are not reported; when the log does not hold the
+   * snapshot's last entry, the entries from its index on, which it drops, are reported as a
+   * truncation (after the store accepted the snapshot).
+   */
+  override saveSnapshot(snapshot: Snapshot, firstKept: LogIndex): void {
+    const before = this.currentLogIndex;
+    const lastIncluded = (snapshot as Partial<Snapshot> | null)?.lastIncluded;
+    const holdsLast = lastIncluded !== undefined && this.getLogEntry(lastIncluded.index)?.term === lastIncluded.term;
+    super.saveSnapshot(snapshot, firstKept);
+    const index = (this.getSnapshot() as Snapshot).lastIncluded.index;
+    if (!holdsLast && before >= index) this.#checker.truncated(this.#server, index - 1);
   }
 
   /** Reports, then truncates. */
@@ -47,7 +62,8 @@ export class ObservedPersistentState<T> extends InMemoryPersistentState<T> {
 
 /** A {@link LogReader} over a persistent state. */
 export function logReader<T>(state: IPersistentState<T>): LogReader<T> {
-  return { lastIndex: state.currentLogIndex, entry: (index) => state.getLogEntry(index) };
+  const snapshot = state.getSnapshot?.()?.lastIncluded;
+  return { lastIndex: state.currentLogIndex, entry: (index) => state.getLogEntry(index), ...(snapshot === undefined ? {} : { snapshot }) };
 }
 
 /**
@@ -56,10 +72,35 @@ export function logReader<T>(state: IPersistentState<T>): LogReader<T> {
  * new `Server` after each restart.
  */
 export function observeServer<T>(server: Server<T>, checker: SafetyChecker<T>): void {
+  checker.serverStarted(server, server.id, server.volatileState.lastApplied);
   server.on('roleChange', (role, term) => {
     if (role === 'leader') checker.leaderElected(server.id, term, logReader(server.persistentState));
   });
   server.on('committed', (entries) => checker.entriesCommitted(server, server.id, entries));
+  server.on('snapshotInstalled', (snapshot) => checker.snapshotInstalled(server, server.id, snapshot.lastIncluded));
+}
+
+/**
+ * Checks every running server's lastApplied against its previous value (appliedNeverBackwards)
+ * and, for each server with a machine in `machines`, that machine against the committed
+ * prefix up to that lastApplied (stateMachineMatchesLog). O(servers).
+ */
+export function checkAppliedState<T>(cluster: InMemoryCluster<T>, checker: SafetyChecker<T>, machines: readonly (AppliedDigest | undefined)[]): void {
+  for (const server of cluster.servers) {
+    if (!cluster.isRunning(server.id)) continue;
+    const lastApplied = server.volatileState.lastApplied;
+    checker.lastAppliedObserved(server, server.id, lastApplied);
+    const machine = machines[server.id];
+    if (machine !== undefined) checker.stateMachineObserved(server.id, lastApplied, machine.applied, machine.digest);
+  }
+}
+
+/** What {@link checkAppliedState} reads of a state machine: how far it applied, and its digest. */
+export interface AppliedDigest {
+  /** Index of the last entry the machine applied (or its restored snapshot covers), 0 at first. */
+  readonly applied: LogIndex;
+  /** The digest of every entry applied, in order (see {@link SafetyChecker.prefixDigest}). */
+  readonly digest: number;
 }
 
 /** Checks every running server's commitIndex against its previous value. */

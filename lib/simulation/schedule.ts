@@ -25,7 +25,9 @@ export type SimulationEvent =
   | ReconnectAllStep
   | CutLinkStep
   | RestoreLinksStep
-  | QuietStep;
+  | QuietStep
+  | CompactStep
+  | CrashInTransferStep;
 
 /** Moves the virtual clock; timers fire, messages wait. */
 export interface AdvanceStep {
@@ -188,6 +190,33 @@ export interface QuietStep {
   readonly ms: number;
 }
 
+/** Makes a running server compact its log now (`Server.compact()`); ignored without compaction. */
+export interface CompactStep {
+  /** Which kind of step. */
+  readonly type: 'compact';
+  /** The server acted on. */
+  readonly server: ServerId;
+}
+
+/**
+ * Crashes a server in the middle of a snapshot transfer: the receiver (or the sender) of one
+ * of the undelivered InstallSnapshot chunks and replies, chosen with `pick` among them
+ * (oldest first); nothing happens when none waits, or when a held success reply waits for
+ * that server (see {@link HoldStep}). Its unsynced writes are lost as in {@link CrashStep}.
+ */
+export interface CrashInTransferStep {
+  /** Which kind of step. */
+  readonly type: 'crashInTransfer';
+  /** Which undelivered InstallSnapshot message or reply: a number in `[0, 1)` over them, oldest first. */
+  readonly pick: number;
+  /** Crash the message's receiver (true) or its sender (false). */
+  readonly receiver: boolean;
+  /** The share of its unsynced writes that survive, as in {@link CrashStep}. @default 0 */
+  readonly keep?: number;
+  /** Restart the server right away (a follower that lost its partial transfer, a leader that lost its transfers). */
+  readonly restart: boolean;
+}
+
 /** How often each kind of step is drawn, as relative weights. */
 export type FaultWeights = { readonly [K in SimulationEvent['type']]: number };
 
@@ -210,7 +239,17 @@ export const DEFAULT_FAULT_WEIGHTS: FaultWeights = Object.freeze({
   reconnectAll: 2,
   cutLink: 1,
   restoreLinks: 1.5,
+  compact: 0,
+  crashInTransfer: 0,
 });
+
+/**
+ * The weights that replace the defaults in a schedule with compaction (see
+ * {@link ScheduleOptions.compaction}): explicit compactions now and then, and crashes during
+ * snapshot transfers. Without compaction these steps are never drawn, so the schedules of
+ * such runs are those drawn before compaction existed.
+ */
+export const COMPACTION_FAULT_WEIGHTS: Partial<FaultWeights> = Object.freeze({ compact: 0.5, crashInTransfer: 1.5 });
 
 /** What {@link generateSchedule} needs. */
 export interface ScheduleOptions {
@@ -218,8 +257,10 @@ export interface ScheduleOptions {
   readonly servers: number;
   /** Number of steps. */
   readonly length: number;
-  /** Relative weights of the kinds of step. @default {@link DEFAULT_FAULT_WEIGHTS} */
+  /** Relative weights of the kinds of step. @default {@link DEFAULT_FAULT_WEIGHTS} (with {@link COMPACTION_FAULT_WEIGHTS} when `compaction`) */
   readonly weights?: Partial<FaultWeights>;
+  /** Whether the servers compact: draws `compact` and `crashInTransfer` steps too. @default false */
+  readonly compaction?: boolean;
 }
 
 /**
@@ -229,8 +270,8 @@ export interface ScheduleOptions {
  */
 export function generateSchedule(seed: number, options: ScheduleOptions): SimulationEvent[] {
   const random = seededRandom(deriveSeed(seed, 0x5eed));
-  const weights = { ...DEFAULT_FAULT_WEIGHTS, ...options.weights };
-  const kinds = Object.keys(weights) as SimulationEvent['type'][];
+  const weights = { ...DEFAULT_FAULT_WEIGHTS, ...(options.compaction === true ? COMPACTION_FAULT_WEIGHTS : {}), ...options.weights };
+  const kinds = (Object.keys(weights) as SimulationEvent['type'][]).filter((kind) => weights[kind] > 0);
   const total = kinds.reduce((sum, kind) => sum + weights[kind], 0);
   const n = options.servers;
   const server = (): ServerId => Math.floor(random() * n);
@@ -277,6 +318,10 @@ export function generateSchedule(seed: number, options: ScheduleOptions): Simula
       }
       case 'quiet':
         return { type: 'quiet', ms: 100 + Math.floor(random() * 500) };
+      case 'compact':
+        return { type: 'compact', server: server() };
+      case 'crashInTransfer':
+        return { type: 'crashInTransfer', pick: random(), receiver: random() < 0.5, keep: random() < 0.5 ? 0 : random(), restart: random() < 0.5 };
       case 'heal':
       case 'isolateLeader':
       case 'reconnectAll':

@@ -7,18 +7,34 @@ import { deriveSeed, seededRandom } from '../random';
 import type { LogIndex, ServerId, Term } from '../types';
 import { SimulatedDiskState } from './disk';
 import { SafetyChecker, type Violation } from './invariants';
-import { checkCommitIndexes, checkMatchIndexes, logReader, observeServer } from './observe';
+import { DigestStateMachine, type SimulatedStateMachine } from './machine';
+import { checkAppliedState, checkCommitIndexes, checkMatchIndexes, logReader, observeServer } from './observe';
 import { generateSchedule, type FaultWeights, type SimulationEvent } from './schedule';
 
+export type { SimulatedStateMachine } from './machine';
+
+/** The compaction bounds a simulated cluster runs with (see the `ServerOptions` of the same names). */
+export interface CompactionBounds {
+  /** Entries the log may hold before the server compacts it. */
+  readonly maxLogEntries: number;
+  /** Entries kept before the snapshot's end after a compaction. */
+  readonly trailingLogEntries: number;
+  /** InstallSnapshot data per message. */
+  readonly maxSnapshotChunkBytes: number;
+}
+
 /**
- * A state machine the simulator runs on every server: it applies committed entries and
- * renders its state, and at the end every server's rendering must be the same.
+ * The compaction bounds {@link runSchedule} uses for `seed` unless told otherwise: drawn from
+ * the seed, `maxLogEntries` in [3, 40], `trailingLogEntries` in [0, maxLogEntries - 1], and
+ * `maxSnapshotChunkBytes` in [1, 16] (the simulator's snapshots are some 30 to 60 bytes,
+ * so a transfer takes several chunks).
  */
-export interface SimulatedStateMachine<T> {
-  /** Applies one committed entry's data. */
-  apply(data: T): void;
-  /** The state as a string, compared across servers. */
-  snapshot(): string;
+export function compactionFor(seed: number): CompactionBounds {
+  const random = seededRandom(deriveSeed(seed, 0xc0a7));
+  const maxLogEntries = 3 + Math.floor(random() * 38);
+  const trailingLogEntries = Math.floor(random() * maxLogEntries);
+  const maxSnapshotChunkBytes = 1 + Math.floor(random() * 16);
+  return { maxLogEntries, trailingLogEntries, maxSnapshotChunkBytes };
 }
 
 /** What a simulation runs: the cluster, the data, the state machine, the limits. */
@@ -33,8 +49,22 @@ export interface SimulationOptions<T> {
   readonly value?: (n: number) => T;
   /** How to compare data. @default JSON text */
   readonly key?: (data: T) => string;
-  /** A state machine to run on every server; checked to agree at the end. */
+  /**
+   * A state machine to run on every server; checked to agree at the end. With compaction
+   * on, it must have `restore` (it is then applied, snapshotted and restored through the
+   * server's `stateMachine`); one without `restore` turns compaction off for the run.
+   */
   readonly stateMachine?: () => SimulatedStateMachine<T>;
+  /**
+   * Log compaction: `true` (the default) runs every server with a `stateMachine` (the
+   * simulator's {@link DigestStateMachine}, driving the `stateMachine` option's machine if
+   * any) and the bounds {@link compactionFor} draws from the seed; an object replaces some of
+   * those bounds; `false` turns compaction off (the servers still apply to a
+   * DigestStateMachine, so the state machine invariants are checked, but never compact).
+   * The schedule of a seed also depends on it: with compaction, {@link scheduleFor} draws
+   * `compact` and `crashInTransfer` steps as well.
+   */
+  readonly compaction?: boolean | Partial<CompactionBounds>;
   /** Virtual time allowed, once faults stop, to elect a leader and commit on every server. @default 10000 */
   readonly livenessBoundMs?: number;
   /**
@@ -80,8 +110,19 @@ export interface SimulationResult {
   readonly highestTerm: Term;
   /** Entries committed (distinct indices). */
   readonly commits: number;
+  /** Snapshots taken by compaction (durable or not), over every server. */
+  readonly compactions: number;
+  /** Leaders' snapshots installed by followers. */
+  readonly snapshotsInstalled: number;
   /** The first broken invariant, if any. */
   readonly violation: Violation | undefined;
+}
+
+/** Whether a run with these options compacts: see {@link SimulationOptions.compaction}. */
+export function compactionEnabled<T>(options: SimulationOptions<T>): boolean {
+  if (options.compaction === false) return false;
+  const factory = options.stateMachine;
+  return factory === undefined || typeof factory().restore === 'function';
 }
 
 /** The message limits a simulated cluster runs with. */
@@ -144,11 +185,21 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
   const trace = options.trace;
   const limits = { ...limitsFor(seed), ...options.limits };
   const stores: IPersistentState<T>[] = [];
+  const compaction = compactionEnabled(options);
+  const bounds = compaction ? { ...compactionFor(seed), ...(typeof options.compaction === 'object' ? options.compaction : {}) } : undefined;
+  const key = options.key ?? ((data: T) => JSON.stringify(data) ?? 'undefined');
+  const digests: (DigestStateMachine<T> | undefined)[] = [];
   const cluster = InMemoryCluster.make<T>(servers, {
     seed,
     delivery: 'manual',
     maxEntriesPerMessage: limits.maxEntriesPerMessage,
     maxInflightMessages: limits.maxInflightMessages,
+    stateMachine: (id) => {
+      const machine = new DigestStateMachine<T>(key, compaction ? options.stateMachine?.() : undefined);
+      digests[id] = machine;
+      return machine;
+    },
+    ...(bounds ?? {}),
     persistentState: (id) => {
       const store = options.persistentState?.(id, checker) ?? new SimulatedDiskState<T>(id, checker);
       stores[id] = store;
@@ -156,10 +207,15 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     },
   });
   const machines: SimulatedStateMachine<T>[] = [];
+  let snapshotsInstalled = 0;
   const watch = (server: Server<T>): void => {
     observeServer(server, checker);
+    server.on('snapshotInstalled', () => snapshotsInstalled++);
     const factory = options.stateMachine;
-    if (factory !== undefined) {
+    if (compaction) {
+      const inner = digests[server.id]?.inner;
+      if (inner !== undefined) machines[server.id] = inner;
+    } else if (factory !== undefined) {
       const machine = factory();
       machines[server.id] = machine;
       server.on('committed', (entries) => entries.forEach((entry) => machine.apply(entry.data)));
@@ -172,6 +228,11 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
       const store = stores[id] as IPersistentState<T>;
       return store instanceof SimulatedDiskState ? (store as SimulatedDiskState<T>).durableEntry(index) : store.getLogEntry(index);
     },
+    durablyCovered: (id, index) => {
+      const store = stores[id] as IPersistentState<T>;
+      const snapshot = store instanceof SimulatedDiskState ? (store as SimulatedDiskState<T>).durableSnapshot : store.getSnapshot?.();
+      return snapshot !== undefined && snapshot.lastIncluded.index >= index;
+    },
   });
   const isolated = new Set<ServerId>();
   const held: HeldMessage[] = [];
@@ -181,6 +242,11 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     cluster.network.deliver(message.to, message.id);
     delivered++;
     if (message.message.type === 'appendEntriesReply') checkMatchIndexes(cluster, checker, message.to); // the only message that moves a matchIndex
+  };
+  /** The checks after each event: commitIndex and lastApplied monotonic, state machines against the committed prefix. */
+  const checkStep = (): void => {
+    checkCommitIndexes(cluster, checker);
+    checkAppliedState(cluster, checker, digests);
   };
   options.onStart?.(cluster, checker);
   let steps = 0;
@@ -217,7 +283,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
       const next = cluster.network.undeliveredAt(0);
       if (next === undefined) break;
       deliver(next);
-      checkCommitIndexes(cluster, checker);
+      checkStep();
     }
   };
   const settle = (ms: number, until?: () => boolean): boolean => {
@@ -228,7 +294,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
       if (until?.()) return true;
       if (cluster.now >= end) return false;
       cluster.advance(Math.min(QUIET_STEP_MS, end - cluster.now));
-      checkCommitIndexes(cluster, checker);
+      checkStep();
     }
   };
   /** Crashes server `id` if it runs: the cluster stops it (replies it sent may still arrive), its store loses its unsynced writes. */
@@ -261,7 +327,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
       delivered++;
       checkMatchIndexes(cluster, checker, message.to);
       say(`release held #${message.id} ${message.what}`);
-      checkCommitIndexes(cluster, checker);
+      checkStep();
     }
   };
   /**
@@ -283,6 +349,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     options.onRestart?.(id, stores[id] as IPersistentState<T>);
     const server = cluster.servers[id] as Server<T>;
     checker.restarted(id, logReader(server.persistentState));
+    checker.restartedAt(id, server.volatileState.lastApplied, server.persistentState.getSnapshot?.()?.lastIncluded.index ?? 0);
     watch(server);
   };
 
@@ -385,6 +452,30 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
         say(`quiet for ${event.ms} ms`);
         settle(event.ms);
         break;
+      case 'compact': {
+        if (!compaction || !cluster.isRunning(event.server)) break;
+        const server = cluster.servers[event.server] as Server<T>;
+        const position = server.compact();
+        say(`compact ${event.server}: snapshot at (${position.index},t${position.term}), log ${server.persistentState.firstLogIndex ?? 1}..${server.persistentState.currentLogIndex}`);
+        break;
+      }
+      case 'crashInTransfer': {
+        const transfers: AddressedMessage<T>[] = [];
+        const count = cluster.network.undeliveredCount;
+        for (let k = 0; k < count; k++) {
+          const candidate = cluster.network.undeliveredAt(k) as AddressedMessage<T>;
+          if (candidate.message.type === 'installSnapshot' || candidate.message.type === 'installSnapshotReply') transfers.push(candidate);
+        }
+        const chosen = transfers[Math.min(transfers.length - 1, Math.floor(event.pick * transfers.length))];
+        if (chosen === undefined) break;
+        const target = event.receiver ? chosen.to : chosen.from;
+        if (spare(target) !== target) break; // a held success reply waits for it
+        const what = `${chosen.from}→${chosen.to} ${describeMessage(chosen.message)}`;
+        const loss = crash(target, event.keep);
+        if (event.restart) restart(target);
+        say(`${event.restart ? 'restart' : 'crash'} ${target}, ${event.receiver ? 'receiver' : 'sender'} of undelivered #${chosen.id} ${what}${loss}`);
+        break;
+      }
     }
   };
 
@@ -394,7 +485,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
       current = `step ${steps + 1} (${event.type})`;
       apply(event);
       steps++;
-      checkCommitIndexes(cluster, checker);
+      checkStep();
       if (checker.violation === undefined) release(false);
       if (checker.violation !== undefined) break;
     }
@@ -416,6 +507,8 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     elections: checker.leaderTerms,
     highestTerm,
     commits: checker.committedCount,
+    compactions: stores.reduce((sum, store) => sum + (store instanceof SimulatedDiskState ? store.snapshotWrites : 0), 0) - snapshotsInstalled,
+    snapshotsInstalled,
     violation,
   };
 
@@ -473,7 +566,12 @@ export function simulate<T = string>(seed: number, options: SimulationOptions<T>
 
 /** The schedule {@link simulate} runs for `seed`. */
 export function scheduleFor<T>(seed: number, options: SimulationOptions<T> = {}): SimulationEvent[] {
-  return generateSchedule(seed, { servers: options.servers ?? 5, length: options.length ?? 1000, ...(options.weights ? { weights: options.weights } : {}) });
+  return generateSchedule(seed, {
+    servers: options.servers ?? 5,
+    length: options.length ?? 1000,
+    compaction: compactionEnabled(options),
+    ...(options.weights ? { weights: options.weights } : {}),
+  });
 }
 
 /**
