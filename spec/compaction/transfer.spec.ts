@@ -207,4 +207,30 @@ describe('InstallSnapshot, leader to follower', () => {
     expect(decodeItems(installed[0]!)).toHaveLength(cluster.servers[2]!.snapshot.index);
     expectSameMachines(cluster, [0, 1, 2]);
   });
+
+  test('leader restart mid-transfer: the restarted leader, in a new term, sends its snapshot from offset 0 and it installs whole', () => {
+    const cluster = laggingBehindCompactedLeader();
+    deliverChunksTo2(cluster, 3);
+    const installed: Uint8Array[] = [];
+    cluster.servers[2]!.on('snapshotInstalled', (s) => installed.push(s.data.slice()));
+    cluster.restart(0);
+    const chunks = snapshotChunksTo(cluster, 2);
+    cluster.timeout(0);
+    pumpManual(cluster);
+    expect(cluster.leader()?.id).toBe(0);
+    // an entry of the new term lets the restarted leader commit (Figure 8)
+    proposeMany(cluster, 1, 'after-restart');
+    for (let k = 0; k < 40 && !caughtUp(cluster, [0, 1, 2]); k++) {
+      pumpManual(cluster);
+      cluster.advance(50);
+    }
+    expect(cluster.leader()?.id).toBe(0);
+    expect(caughtUp(cluster, [0, 1, 2])).toBe(true);
+    const newTerm = cluster.servers[0]!.currentTerm;
+    const ofNewTerm = chunks.filter((c) => c.leaderTerm === newTerm);
+    expect(ofNewTerm[0]!.offset).toBe(0);
+    expect(installed).toHaveLength(1);
+    expect(decodeItems(installed[0]!)).toEqual(Array.from({ length: cluster.servers[2]!.snapshot.index }, (_, k) => `x-${k}`));
+    expectSameMachines(cluster, [0, 1, 2]);
+  });
 });
