@@ -33,16 +33,13 @@ export function compactLog<T>(state: ServerState<T>, data?: Uint8Array): LogPosi
 }
 
 /**
- * Compacts when the log holds more than `maxLogEntries` entries and the compaction would drop
- * at least half of `maxLogEntries - trailingLogEntries` (at least one): a log swollen with
- * uncommitted entries is then not snapshotted again on every commit.
+ * Compacts when the log holds more than `maxLogEntries` entries and something was applied
+ * since the latest snapshot. (A log swollen with entries that cannot commit, followers being
+ * down, is then snapshotted again at each commit: the bound is kept, at that cost.)
  */
 export function compactIfDue<T>(state: ServerState<T>): void {
   const { log, options } = state;
-  const { maxLogEntries, trailingLogEntries } = options;
-  if (log.entryCount <= maxLogEntries) return;
-  const firstKept = log.lastApplied - trailingLogEntries + 1;
-  if (firstKept - log.firstIndex < Math.max(1, Math.ceil((maxLogEntries - trailingLogEntries) / 2))) return;
+  if (log.entryCount <= options.maxLogEntries || log.lastApplied <= log.snapshot.index) return;
   compactLog(state);
 }
 

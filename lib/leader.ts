@@ -163,16 +163,17 @@ export class LeaderRole<T> implements Role<T> {
     for (let peer = 0; peer < this.#progress.length; peer++) {
       if (peer === id) continue;
       const follower = this.#progress[peer] as FollowerProgress;
+      if (follower.lostAt(round)) {
+        if (follower.mode === 'probe') follower.retryProbe();
+        else follower.resetToProbe();
+      }
+      // After any reset: probing from matchIndex + 1 may need entries compacted since.
       if (this.#needsSnapshot(follower)) {
         // A chunk unanswered for a whole period is sent again; the transfer itself keeps
         // the follower's election timer from running out.
         const transfer = follower.snapshotTransfer as OutgoingSnapshot;
         if (transfer.dueAt(round)) this.#sendSnapshotChunk(peer, this.#moveToNewerSnapshot(follower, transfer));
         continue;
-      }
-      if (follower.lostAt(round)) {
-        if (follower.mode === 'probe') follower.retryProbe();
-        else follower.resetToProbe();
       }
       if (follower.nextIndex <= lastIndex && follower.canSend(options.maxInflightMessages)) {
         this.#sendEntries(peer, follower, lastIndex);

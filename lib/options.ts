@@ -115,10 +115,10 @@ export interface ServerOptions<T> {
   /**
    * Upper bound of the log: once it holds more entries than this, the server compacts it
    * (snapshot at `lastApplied`, keeping `trailingLogEntries`), within the call that applied
-   * the entry that crossed the bound or at the latest in the next `tick`. So that a log full
-   * of uncommitted entries does not snapshot on every commit, a compaction happens only when
-   * it drops at least half of `maxLogEntries - trailingLogEntries` entries (at least one).
-   * Needs `stateMachine`, and a store that holds snapshots.
+   * the entry that crossed the bound or at the latest in the next `tick`. A log that holds
+   * more than this because its entries cannot commit (followers down) is compacted again at
+   * each commit, snapshotting the state each time: keep `maxUncommittedBytes` set if that
+   * can happen for long. Needs `stateMachine`, and a store that holds snapshots.
    * @default Infinity (never compacts by itself; `compact()` still does)
    */
   maxLogEntries?: number;

@@ -1,10 +1,10 @@
-// Behaviour the compaction contract (SPEC Part 2, "Log compaction") asks for that the core
-// does not do yet. These tests fail on purpose until the core is fixed; each names the rule.
+// Behaviour of the compaction contract (SPEC Part 2, "Log compaction") that the first version
+// of the core got wrong; each test failed before its fix and names the rule.
 
 import { InMemoryPersistentState, type AppendEntriesMessage, type AppendEntriesReply } from '../../lib';
 import { MachineSolo, ackFrom, type Data } from './helpers';
 
-describe('found bugs', () => {
+describe('compaction regressions', () => {
   test('a leader whose follower needs an entry it has compacted sends the snapshot, never an AppendEntries with a compacted prevLogEntry', () => {
     // Leader 0 of 3. Follower 2 acknowledged entry 1; the pipelined entries 2..6 to it are
     // lost. Follower 1 acknowledges everything, entries 1..6 commit, and the leader compacts
