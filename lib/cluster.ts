@@ -331,7 +331,10 @@ export class InMemoryCluster<T> {
     return (this.#committed[id] as CommittedLog<T>).view();
   }
 
-  /** Server `id`'s state machine (of its current Server object), when the cluster has the `stateMachine` factory. */
+  /**
+   * Server `id`'s state machine: the one its current Server object runs (while the server is
+   * crashed, the one it had), when the cluster has the `stateMachine` factory.
+   */
   stateMachine(id: ServerId): StateMachine<T> | undefined {
     this.#checkId(id);
     return this.#stateMachines[id];
