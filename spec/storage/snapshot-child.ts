@@ -8,9 +8,10 @@
  * <dir> — continuing from whatever it holds — and prints `open <snapshot index> <firstLogIndex>
  * <currentLogIndex>`. Then, forever (bounded by MAX_STEPS), it appends a few entries whose data
  * is their own index, sometimes moves to a later term, and compacts most of the time (a
- * snapshot somewhere in the log, sometimes beyond it, keeping a random tail); after each step
- * it calls sync() and only then prints `ack <currentLogIndex> <snapshot index>`. The parent
- * kills it with SIGKILL at a random point.
+ * snapshot somewhere in the log, sometimes beyond it, keeping a random tail, after printing
+ * `compacting`); after each step it calls sync() and only then prints
+ * `ack <currentLogIndex> <snapshot index>`. The parent kills it with SIGKILL at a random point
+ * (some right after a `compacting`, so that the kill lands inside a compaction).
  */
 import { writeSync } from 'node:fs';
 import { seededRandom } from '../../lib/random';
@@ -62,7 +63,8 @@ function run(dir: string, seed: number): void {
     if (random() < 0.1) state.incrementTerm();
     const count = 1 + Math.floor(random() * 6);
     for (let k = 0; k < count; k++) state.appendToLog(state.currentLogIndex + 1, state.currentTerm);
-    if (random() < 0.8) {
+    if (random() < 0.9) {
+      emit('compacting');
       const from = snapshotIndex() + 1;
       const to = state.currentLogIndex;
       if (random() < 0.1) {

@@ -6,14 +6,15 @@
  * compacts after most steps (snapshot data that says which index it covers, padded to up to
  * 100 KB so that snapshot writes take a while), calling sync() and then printing
  * `ack <currentLogIndex> <snapshot index>` after each step. The parent waits for a seeded
- * number of acks, kills the child with SIGKILL, reopens the directory and checks that the
+ * number of acks, and in half of the runs also for the next `compacting` line (printed right
+ * before saveSnapshot, so the kill lands inside a compaction), kills the child with SIGKILL, reopens the directory and checks that the
  * snapshot and the log together hold every acknowledged entry, in order, with no gap: the
  * snapshot's data is the one of its index, firstLogIndex <= snapshot index + 1, every index
  * firstLogIndex..currentLogIndex holds its own entry, currentLogIndex and the snapshot index are
  * at least the last acknowledged ones (nothing is ever truncated here). The next child goes on
  * from the recovered state. Wall time only decides WHEN to kill, never the verdict.
  *
- *   npx jest spec/storage/snapshot-kill.spec.ts                  # 14 kills (the default)
+ *   npx jest spec/storage/snapshot-kill.spec.ts                  # 10 kills (the default)
  *   KILLS=200 npx jest spec/storage/snapshot-kill.spec.ts        # a longer run
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,12 +24,12 @@ import { FilePersistentState, seededRandom } from '../../lib';
 import { REPO_ROOT, removeTempDirs, segmentFiles, tempDir } from './helpers';
 import { snapshotDataIndex, SNAPSHOT_CHILD_SEGMENT_BYTES } from './snapshot-child';
 
-const KILLS = Number(process.env.KILLS ?? 14);
+const KILLS = Number(process.env.KILLS ?? 10);
 const BASE_SEED = Number(process.env.SEED ?? 4242);
 const POOL = 3;
 const CHILD_BOUND_MS = 30_000;
 /** Acks to wait for before killing: 1..MAX_TARGET (and one run in eight is killed right after "go"). */
-const MAX_TARGET = 10;
+const MAX_TARGET = 8;
 
 if (!Number.isSafeInteger(KILLS) || KILLS < 1) throw new Error(`KILLS must be a positive integer, got ${process.env.KILLS}`);
 jest.setTimeout(60_000 + KILLS * 3_000);
@@ -125,11 +126,16 @@ describe('kill -9 of a process compacting a FilePersistentState', () => {
       if (run + POOL < KILLS) pool.push(spawnRun(run + POOL));
       const killAtOnce = planner() < 1 / 8;
       const target = 1 + Math.floor(planner() * MAX_TARGET);
+      const inCompaction = planner() < 0.5;
       await child.until(() => child.lines.includes('ready'), '"ready"');
       child.process.stdin?.write('go\n');
       if (!killAtOnce) {
         await child.until(() => child.lines.some((line) => line.startsWith('open ')), '"open"');
         await child.until(() => child.acks.length >= target, `${target} acks`);
+        if (inCompaction) {
+          const compactions = child.lines.filter((line) => line === 'compacting').length;
+          await child.until(() => child.lines.filter((line) => line === 'compacting').length > compactions, 'a compaction');
+        }
       }
       child.kill();
       await child.until(() => child.closed, 'exit after SIGKILL');
