@@ -247,6 +247,7 @@ export class FilePersistentState<T> implements IPersistentState<T> {
     }
     const first = segments[start] as number;
     if (start === 0 && first !== 1 && !beginsWithCheckpoint(read(first).subarray(0, CHECKPOINT_PREFIX_BYTES), first)) {
+      scanSegment(read(first), fileOf(first), first, segments.length === 1); // a damaged checkpoint is reported where it is
       throw new CorruptStateError(fileOf(1), 0, 'segment missing: the log starts at segment 1 or at a segment that begins with a checkpoint');
     }
     for (const leftover of segments.slice(0, start)) obsolete.push(fileOf(leftover));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { CorruptStateError, FilePersistentState, InMemoryPersistentState, InvalidArgumentError, type IPersistentState, type LogEntry, type Snapshot } from '../../lib';
 import { sealRecord, snapshotHeader } from '../../lib/storage/wal';
 import { MachineSolo, type Data } from '../compaction/helpers';
-import { crashImage, flipByte, removeTempDirs, segmentFiles, tempDir, thrown } from './helpers';
+import { crashImage, flipByte, records, removeTempDirs, segmentFiles, tempDir, thrown } from './helpers';
 
 afterAll(removeTempDirs);
 
@@ -347,6 +347,20 @@ describe('FilePersistentState snapshots: a damaged snapshot file', () => {
     const state = FilePersistentState.open<string>(dir, SMALL);
     expect(state.getSnapshot()?.lastIncluded).toEqual({ index: 25, term: 3 });
     state.close();
+  });
+
+  it.each([
+    ['its checkpoint record', 0],
+    ['a kept entry', 3],
+  ])('a flipped byte in the segment a compaction wrote (%s): CorruptStateError naming the segment, at the record', (_name, record) => {
+    const { dir } = damagedStore('snap-checkpoint-damaged');
+    const segment = join(dir, segmentFiles(dir)[0] as string);
+    const target = records(segment)[record] as { offset: number; kind: number };
+    expect(target.kind).toBe(record === 0 ? 5 : 1);
+    flipByte(segment, target.offset + 14);
+    const error = thrown(() => FilePersistentState.open<string>(dir, SMALL)) as CorruptStateError;
+    expect(error).toBeInstanceOf(CorruptStateError);
+    expect([error.file, error.offset]).toEqual([segment, target.offset]);
   });
 
   it('cut short, or missing: CorruptStateError naming it', () => {
