@@ -81,7 +81,7 @@ export function segmentName(sequence: number): string {
 export interface RawRecord {
   offset: number;
   length: number; // header + body + trailer
-  kind: number; // 1 entry, 2 truncation, 3 term and vote, 4 seal
+  kind: number; // 1 entry, 2 truncation, 3 term and vote, 4 seal, 5 checkpoint (a compaction)
   body: Buffer;
 }
 
