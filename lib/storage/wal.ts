@@ -14,11 +14,16 @@
  *   are kept). Only ever the first record of a segment.
  * Every mutation of the store is one appended record, so a crash leaves a prefix of them.
  *
- * Compaction (version 3). A snapshot is a file `snapshot-<lastIncluded index, 16 hex
+ * The file `FORMAT` holds `raft-ts write-ahead log, version 3` and a newline (version 2: the
+ * same files without checkpoints or snapshot files; still opened, and rewritten as version 3,
+ * through `FORMAT.tmp` and a rename, before the store's first compaction writes anything).
+ *
+ * Compaction (version 3). First the records still buffered are written and synced. A
+ * snapshot is a file `snapshot-<lastIncluded index, 16 hex
  * digits>.snap`: a 40-byte header (the magic `RAFTSNP1`, index f64 LE, term f64 LE, data length
  * f64 LE, CRC-32 of the data u32 LE, CRC-32 of those first 36 bytes u32 LE) and the data. It is
- * written as `<name>.tmp`, fsynced, renamed into place, and the directory fsynced. Then any
- * buffered records are written, and a NEW segment is started that is self-contained: a
+ * written as `<name>.tmp`, fsynced, renamed into place, and the directory fsynced. Then a NEW
+ * segment is written (and the directory fsynced) that is self-contained: a
  * checkpoint record naming the snapshot, a state record (term and vote), and the entry records
  * of every entry kept (`firstKept..currentLogIndex`); it is fsynced, and only then is the
  * previous segment sealed (the seal is the commit point of the compaction). After that the
