@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_FAULT_WEIGHTS, type FaultWeights } from './schedule';
-import type { MessageLimits } from './simulator';
+import type { CompactionBounds, MessageLimits } from './simulator';
 
 /** What `npm run simulate` was asked to do. */
 export interface CliOptions {
@@ -20,12 +20,17 @@ export interface CliOptions {
   readonly weights: Partial<FaultWeights>;
   /** Message limits that replace the ones drawn from each seed. */
   readonly limits: Partial<MessageLimits>;
+  /** Whether the servers compact their logs (`--no-compaction` turns it off). */
+  readonly compaction: boolean;
+  /** Compaction bounds that replace the ones drawn from each seed. */
+  readonly bounds: Partial<CompactionBounds>;
 }
 
 /** The usage text printed by `--help` and after a bad argument. */
 export const USAGE = [
   'usage: simulate [--seeds N] [--seed N] [--start N] [--servers N] [--length N] [--trace]',
-  '                [--weights KIND=W,...] [--max-entries N] [--max-inflight N] [--help]',
+  '                [--weights KIND=W,...] [--max-entries N] [--max-inflight N]',
+  '                [--no-compaction] [--max-log-entries N] [--trailing-log-entries N] [--max-chunk-bytes N] [--help]',
   '',
   '  --seeds N          run N seeds (default 1000)',
   '  --start N          first seed (default 1)',
@@ -37,6 +42,12 @@ export const USAGE = [
   `                     kinds: ${Object.keys(DEFAULT_FAULT_WEIGHTS).join(', ')}`,
   '  --max-entries N    entries per AppendEntries (default: drawn from each seed: 1, 2, 3 or 100)',
   '  --max-inflight N   AppendEntries in flight per follower (default: drawn from each seed: 1, 2, 4 or 64)',
+  '  --compaction       servers compact their logs and send snapshots (the default); schedules also',
+  '                     draw compact and crashInTransfer steps',
+  '  --no-compaction    servers keep their whole logs (the schedules drawn before compaction existed)',
+  '  --max-log-entries N       compaction bound (default: drawn from each seed, 3..40)',
+  '  --trailing-log-entries N  entries kept after a compaction (default: drawn, 0..max-log-entries - 1)',
+  '  --max-chunk-bytes N       InstallSnapshot bytes per message (default: drawn from each seed, 1..16)',
   '  --help, -h         print this and exit',
 ].join('\n');
 
@@ -73,6 +84,16 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
   const limits: { -readonly [K in keyof MessageLimits]?: number } = {};
   if (values['max-entries'] !== undefined) limits.maxEntriesPerMessage = number('max-entries', values['max-entries'], 0, 1);
   if (values['max-inflight'] !== undefined) limits.maxInflightMessages = number('max-inflight', values['max-inflight'], 0, 1);
+  if (values.compaction === true && values['no-compaction'] === true) throw new UsageError('--compaction and --no-compaction contradict each other');
+  const compaction = values['no-compaction'] !== true;
+  const bounds: { -readonly [K in keyof CompactionBounds]?: number } = {};
+  if (values['max-log-entries'] !== undefined) bounds.maxLogEntries = number('max-log-entries', values['max-log-entries'], 0, 1);
+  if (values['trailing-log-entries'] !== undefined) bounds.trailingLogEntries = number('trailing-log-entries', values['trailing-log-entries'], 0, 0);
+  if (values['max-chunk-bytes'] !== undefined) bounds.maxSnapshotChunkBytes = number('max-chunk-bytes', values['max-chunk-bytes'], 0, 1);
+  if (!compaction && Object.keys(bounds).length > 0) throw new UsageError('--no-compaction cannot take compaction bounds');
+  if (bounds.maxLogEntries !== undefined && bounds.trailingLogEntries !== undefined && bounds.trailingLogEntries >= bounds.maxLogEntries) {
+    throw new UsageError('--trailing-log-entries must be below --max-log-entries');
+  }
   return {
     help: values.help === true,
     seeds: single ? 1 : number('seeds', values.seeds, 1000, 1),
@@ -82,6 +103,8 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
     trace: values.trace === true,
     weights: parseWeights(values.weights ?? []),
     limits,
+    compaction,
+    bounds,
   };
 }
 
@@ -101,6 +124,11 @@ function parseWith(argv: readonly string[]) {
       weights: { type: 'string', multiple: true },
       'max-entries': { type: 'string' },
       'max-inflight': { type: 'string' },
+      compaction: { type: 'boolean' },
+      'no-compaction': { type: 'boolean' },
+      'max-log-entries': { type: 'string' },
+      'trailing-log-entries': { type: 'string' },
+      'max-chunk-bytes': { type: 'string' },
     },
   });
 }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { USAGE, parseCliOptions } from './cli-options';
-import { runSchedule, scheduleFor, shrinkSchedule, simulate, type SimulationOptions, type SimulationResult } from './simulator';
+import { compactionEnabled, runSchedule, scheduleFor, shrinkSchedule, simulate, type SimulationOptions, type SimulationResult } from './simulator';
 
 /** Where {@link runSimulateCli} writes: result lines, and progress (stderr in the CLI). */
 export interface CliOutput {
@@ -33,10 +33,18 @@ export function runSimulateCli(argv: readonly string[], output: CliOutput, extra
     print(USAGE);
     return 0;
   }
-  const options: SimulationOptions<string> = { ...extra, servers: cli.servers, length: cli.length, weights: cli.weights, limits: cli.limits };
+  const options: SimulationOptions<string> = {
+    ...extra,
+    servers: cli.servers,
+    length: cli.length,
+    weights: cli.weights,
+    limits: cli.limits,
+    compaction: cli.compaction ? (Object.keys(cli.bounds).length > 0 ? cli.bounds : true) : false,
+  };
+  const compacting = compactionEnabled(options);
   const write = output.progress;
   const interactive = output.interactive;
-  const totals = { events: 0, elections: 0, highestTerm: 0, commits: 0, violations: 0 };
+  const totals = { events: 0, elections: 0, highestTerm: 0, commits: 0, compactions: 0, snapshotsInstalled: 0, violations: 0 };
   const failures: SimulationResult[] = [];
   const started = performance.now();
   let lastReport = -1;
@@ -47,6 +55,8 @@ export function runSimulateCli(argv: readonly string[], output: CliOutput, extra
     totals.elections += result.elections;
     totals.highestTerm = Math.max(totals.highestTerm, result.highestTerm);
     totals.commits += result.commits;
+    totals.compactions += result.compactions;
+    totals.snapshotsInstalled += result.snapshotsInstalled;
     if (result.violation !== undefined) {
       totals.violations++;
       failures.push(result);
@@ -67,12 +77,24 @@ export function runSimulateCli(argv: readonly string[], output: CliOutput, extra
     ['steps per schedule', String(cli.length)],
     ...(Object.keys(cli.weights).length === 0 ? [] : [['weights', Object.entries(cli.weights).map(([kind, weight]) => `${kind}=${weight}`).join(', ')] as [string, string]]),
     ...(Object.keys(cli.limits).length === 0 ? [] : [['message limits', Object.entries(cli.limits).map(([name, value]) => `${name}=${value}`).join(', ')] as [string, string]]),
+    [
+      'compaction',
+      !compacting
+        ? 'off'
+        : `on (${Object.keys(cli.bounds).length === 0 ? 'bounds drawn from each seed' : Object.entries(cli.bounds).map(([name, value]) => `${name}=${value}`).join(', ')})`,
+    ],
     ['simulated events', totals.events.toLocaleString('en-US')],
     ['wall time', `${seconds.toFixed(1)} s`],
     ['events per second', Math.round(totals.events / seconds).toLocaleString('en-US')],
     ['elections (terms with a leader)', totals.elections.toLocaleString('en-US')],
     ['highest term', String(totals.highestTerm)],
     ['commits (entries)', totals.commits.toLocaleString('en-US')],
+    ...(compacting
+      ? ([
+          ['compactions (snapshots taken)', totals.compactions.toLocaleString('en-US')],
+          ['snapshots installed', totals.snapshotsInstalled.toLocaleString('en-US')],
+        ] as [string, string][])
+      : []),
     ['violations', String(totals.violations)],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
@@ -88,6 +110,10 @@ export function runSimulateCli(argv: readonly string[], output: CliOutput, extra
     if (Object.keys(cli.weights).length > 0) flags.push(`--weights ${Object.entries(cli.weights).map(([kind, weight]) => `${kind}=${weight}`).join(',')}`);
     if (cli.limits.maxEntriesPerMessage !== undefined) flags.push(`--max-entries ${cli.limits.maxEntriesPerMessage}`);
     if (cli.limits.maxInflightMessages !== undefined) flags.push(`--max-inflight ${cli.limits.maxInflightMessages}`);
+    if (!cli.compaction) flags.push('--no-compaction');
+    if (cli.bounds.maxLogEntries !== undefined) flags.push(`--max-log-entries ${cli.bounds.maxLogEntries}`);
+    if (cli.bounds.trailingLogEntries !== undefined) flags.push(`--trailing-log-entries ${cli.bounds.trailingLogEntries}`);
+    if (cli.bounds.maxSnapshotChunkBytes !== undefined) flags.push(`--max-chunk-bytes ${cli.bounds.maxSnapshotChunkBytes}`);
     print(`shrunk trace (${shrunk.length} of ${schedule.length} steps; replay the whole seed with ${flags.join(' ')} --trace):`);
     runSchedule(shrunk, first.seed, { ...options, trace: (line) => print(`  ${line}`) });
     print(`shrunk schedule as data: ${JSON.stringify(shrunk)}`);

@@ -1,7 +1,9 @@
 /**
  * `npm run simulate -- --seeds 10000 --servers 5`: runs seeded fault schedules and checks
  * every invariant; `--seed N` replays one seed, `--trace` prints its steps, `--weights` and
- * `--max-entries`/`--max-inflight` set the fault mix and message limits, `--help` prints
+ * `--max-entries`/`--max-inflight` set the fault mix and message limits, compaction is on
+ * unless `--no-compaction` (`--max-log-entries`, `--trailing-log-entries` and
+ * `--max-chunk-bytes` replace the bounds drawn from each seed), `--help` prints
  * the usage. On a violation, or a run that throws (reported as `noException`), it prints
  * the seed, the invariant and a shrunk trace, and exits with status 1; a bad command line
  * exits with status 2.

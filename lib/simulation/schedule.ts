@@ -201,8 +201,11 @@ export interface CompactStep {
 /**
  * Crashes a server in the middle of a snapshot transfer: the receiver (or the sender) of one
  * of the undelivered InstallSnapshot chunks and replies, chosen with `pick` among them
- * (oldest first); nothing happens when none waits, or when a held success reply waits for
- * that server (see {@link HoldStep}). Its unsynced writes are lost as in {@link CrashStep}.
+ * (oldest first). When none waits, the step first makes one likely: it restarts a crashed
+ * server (the first in id order, unless a held reply waits for it), has the leader compact
+ * its log, and runs the cluster as a quiet period does (oldest message first, time when
+ * none waits), for at most 300 ms of virtual time, until one waits; nothing is crashed when none came, or when a held success reply waits for that
+ * server (see {@link HoldStep}). Its unsynced writes are lost as in {@link CrashStep}.
  */
 export interface CrashInTransferStep {
   /** Which kind of step. */

@@ -118,6 +118,17 @@ export interface SimulationResult {
   readonly violation: Violation | undefined;
 }
 
+/**
+ * The bounds a run with compaction uses: those drawn for `seed`, replaced by any given in
+ * `compaction`; a drawn `trailingLogEntries` is lowered below a given `maxLogEntries`.
+ */
+export function boundsFor(seed: number, compaction: SimulationOptions<unknown>['compaction']): CompactionBounds {
+  const given = typeof compaction === 'object' ? compaction : {};
+  const bounds = { ...compactionFor(seed), ...given };
+  if (given.trailingLogEntries === undefined && bounds.trailingLogEntries >= bounds.maxLogEntries) bounds.trailingLogEntries = bounds.maxLogEntries - 1;
+  return bounds;
+}
+
 /** Whether a run with these options compacts: see {@link SimulationOptions.compaction}. */
 export function compactionEnabled<T>(options: SimulationOptions<T>): boolean {
   if (options.compaction === false) return false;
@@ -145,6 +156,8 @@ export function limitsFor(seed: number): MessageLimits {
 }
 
 const QUIET_STEP_MS = 10;
+/** How long a crashInTransfer step runs the cluster quietly, at most, waiting for a snapshot transfer to crash in. */
+const TRANSFER_WAIT_MS = 300;
 /**
  * A message held back by a {@link HoldStep}: delivered once `leaderTerms` reaches `until`,
  * or as soon as its receiver leads a term later than `term` (the moment a reply of an
@@ -186,7 +199,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
   const limits = { ...limitsFor(seed), ...options.limits };
   const stores: IPersistentState<T>[] = [];
   const compaction = compactionEnabled(options);
-  const bounds = compaction ? { ...compactionFor(seed), ...(typeof options.compaction === 'object' ? options.compaction : {}) } : undefined;
+  const bounds = compaction ? boundsFor(seed, options.compaction) : undefined;
   const key = options.key ?? ((data: T) => JSON.stringify(data) ?? 'undefined');
   const digests: (DigestStateMachine<T> | undefined)[] = [];
   const cluster = InMemoryCluster.make<T>(servers, {
@@ -460,14 +473,45 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
         break;
       }
       case 'crashInTransfer': {
-        const transfers: AddressedMessage<T>[] = [];
-        const count = cluster.network.undeliveredCount;
-        for (let k = 0; k < count; k++) {
-          const candidate = cluster.network.undeliveredAt(k) as AddressedMessage<T>;
-          if (candidate.message.type === 'installSnapshot' || candidate.message.type === 'installSnapshotReply') transfers.push(candidate);
+        const transfers = (): AddressedMessage<T>[] => {
+          const found: AddressedMessage<T>[] = [];
+          const count = cluster.network.undeliveredCount;
+          for (let k = 0; k < count; k++) {
+            const candidate = cluster.network.undeliveredAt(k) as AddressedMessage<T>;
+            if (candidate.message.type === 'installSnapshot' || candidate.message.type === 'installSnapshotReply') found.push(candidate);
+          }
+          return found;
+        };
+        if (transfers().length === 0 && compaction) {
+          // None waits: make one likely. A crashed server comes back (it has missed entries),
+          // the leader compacts (so a follower that has missed entries needs the snapshot),
+          // and the cluster runs as a quiet period (oldest message first, time when none
+          // waits) until a transfer message waits, for at most TRANSFER_WAIT_MS.
+          const down = cluster.servers.find((server) => !cluster.isRunning(server.id) && spare(server.id) === server.id);
+          if (down !== undefined) {
+            restart(down.id);
+            say(`crash in transfer: restart ${down.id} first`);
+          }
+          const leader = cluster.leader();
+          if (leader !== undefined) {
+            const position = leader.compact();
+            say(`crash in transfer: leader ${leader.id} compacts, snapshot at (${position.index},t${position.term})`);
+          }
+          const end = cluster.now + TRANSFER_WAIT_MS;
+          while (transfers().length === 0 && checker.violation === undefined && cluster.now < end) {
+            const next = cluster.network.undeliveredAt(0);
+            if (next !== undefined) deliver(next);
+            else cluster.advance(Math.min(QUIET_STEP_MS, end - cluster.now));
+            checkStep();
+          }
+          if (checker.violation !== undefined) break;
         }
-        const chosen = transfers[Math.min(transfers.length - 1, Math.floor(event.pick * transfers.length))];
-        if (chosen === undefined) break;
+        const waiting = transfers();
+        const chosen = waiting[Math.min(waiting.length - 1, Math.floor(event.pick * waiting.length))];
+        if (chosen === undefined) {
+          say('crash in transfer: no snapshot transfer under way');
+          break;
+        }
         const target = event.receiver ? chosen.to : chosen.from;
         if (spare(target) !== target) break; // a held success reply waits for it
         const what = `${chosen.from}→${chosen.to} ${describeMessage(chosen.message)}`;

@@ -9,7 +9,7 @@ import type { SimulationOptions } from '../../lib';
 
 describe('parseCliOptions', () => {
   it('has defaults', () => {
-    expect(parseCliOptions([])).toEqual({ help: false, seeds: 1000, first: 1, servers: 5, length: 1000, trace: false, weights: {}, limits: {} });
+    expect(parseCliOptions([])).toEqual({ help: false, seeds: 1000, first: 1, servers: 5, length: 1000, trace: false, weights: {}, limits: {}, compaction: true, bounds: {} });
   });
 
   it('reads every flag', () => {
@@ -24,6 +24,14 @@ describe('parseCliOptions', () => {
       trace: true,
       weights: { hold: 5, crash: 0, drop: 1.5 },
       limits: { maxEntriesPerMessage: 2, maxInflightMessages: 4 },
+      compaction: true,
+      bounds: {},
+    });
+    expect(parseCliOptions(['--no-compaction'])).toMatchObject({ compaction: false, bounds: {} });
+    expect(parseCliOptions(['--compaction'])).toMatchObject({ compaction: true, bounds: {} });
+    expect(parseCliOptions(['--max-log-entries', '5', '--trailing-log-entries', '0', '--max-chunk-bytes', '3'])).toMatchObject({
+      compaction: true,
+      bounds: { maxLogEntries: 5, trailingLogEntries: 0, maxSnapshotChunkBytes: 3 },
     });
     expect(parseCliOptions(['--seed', '42'])).toMatchObject({ seeds: 1, first: 42 });
     expect(parseCliOptions(['--seeds=3'])).toMatchObject({ seeds: 3 });
@@ -46,6 +54,11 @@ describe('parseCliOptions', () => {
     [['--weights', 'hold'], /^--weights takes KIND=WEIGHT pairs, got "hold"$/m],
     [['--weights', 'hold=-1'], /^--weights: the weight of hold must be a number >= 0, got -1$/m],
     [['--weights', 'toString=1'], /^--weights: unknown kind of step toString$/m],
+    [['--compaction', '--no-compaction'], /^--compaction and --no-compaction contradict each other$/m],
+    [['--no-compaction', '--max-log-entries', '5'], /^--no-compaction cannot take compaction bounds$/m],
+    [['--max-log-entries', '0'], /^--max-log-entries must be at least 1$/m],
+    [['--max-chunk-bytes', '0'], /^--max-chunk-bytes must be at least 1$/m],
+    [['--max-log-entries', '4', '--trailing-log-entries', '4'], /^--trailing-log-entries must be below --max-log-entries$/m],
   ])('refuses %j with a UsageError that ends with the usage', (argv, message) => {
     let error: unknown;
     try {
@@ -85,6 +98,19 @@ describe('runSimulateCli', () => {
     expect(text).toMatch(/^\| weights +\| hold=10 \|$/m);
     expect(text).toMatch(/^\| message limits +\| maxEntriesPerMessage=1 \|$/m);
     expect(text).toMatch(/^\| violations +\| 0 \|$/m);
+  });
+
+  it('shows compaction in the summary: on with bounds drawn, on with given bounds, or off', () => {
+    const on = run(['--seeds', '3', '--servers', '3', '--length', '200']);
+    expect(on.status).toBe(0);
+    expect(on.text).toMatch(/^\| compaction +\| on \(bounds drawn from each seed\) \|$/m);
+    expect(on.text).toMatch(/^\| compactions \(snapshots taken\) +\| [\d,]+ \|$/m);
+    expect(on.text).toMatch(/^\| snapshots installed +\| [\d,]+ \|$/m);
+    const given = run(['--seeds', '2', '--servers', '3', '--length', '200', '--max-log-entries', '4', '--max-chunk-bytes', '2']);
+    expect(given.text).toMatch(/^\| compaction +\| on \(maxLogEntries=4, maxSnapshotChunkBytes=2\) \|$/m);
+    const off = run(['--seeds', '2', '--servers', '3', '--length', '200', '--no-compaction']);
+    expect(off.text).toMatch(/^\| compaction +\| off \|$/m);
+    expect(off.text).not.toMatch(/snapshots installed/);
   });
 
   it('a run that throws: returns 1 and prints the seed, the error, a shrunk trace and the replay flags', () => {

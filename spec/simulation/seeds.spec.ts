@@ -147,10 +147,8 @@ describe('a key-value state machine on every server', () => {
       const plain = simulate(seed, { servers: 5, compaction: false });
       const withMachine = simulate(seed, { servers: 5, stateMachine: () => new KeyValueMachine() });
       expect(withMachine).toEqual(plain);
-      // A restorable one runs with it, snapshotted and restored with the simulator's own.
-      const compacting = simulate(seed, { servers: 5 });
-      const withRestorable = simulate(seed, { servers: 5, stateMachine: () => new KeyValueMachine(true) });
-      expect(withRestorable).toEqual(compacting);
+      // (A restorable one runs with compaction, and its state travels in the snapshots: their
+      // size, so the number of chunks, and with it the history, may differ.)
     }
   });
 
