@@ -1,21 +1,25 @@
 /**
  * `npm run bench [-- W1 W4 ...]`: runs the workloads in this process, several times each,
- * reports medians, and writes BENCHMARKS.md and bench/results.json (only when every
- * workload ran, so a filtered run never overwrites the full report). Arguments select
+ * reports medians, and writes BENCHMARKS.md and bench/results.json. Arguments select
  * workloads by name prefix: `npm run bench -- W1 W2 etcd` runs W1, W2 and the etcd raft peer.
+ * A filtered run never overwrites the full run's figures: it is recorded beside them as a
+ * run of its own (`partialRuns` in results.json, a section of BENCHMARKS.md titled with its
+ * command), replacing an earlier run of the same command; its ratios come from its own
+ * workloads only. A full run drops the recorded filtered runs.
  *
  * The etcd raft peer (etcd-W1, etcd-W2: bench/peers/etcd.ts) runs when Go and Debian's etcd
  * sources are installed; otherwise it is recorded as skipped, with the reason, and the bench
  * goes on.
  */
 import { execSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { w1Serial, w4CatchUp, w5Floor, w6Memory, wBatched, type Figures } from './workloads';
 import { peerWorkloads } from './peers';
 import { ETCD_BUILD_COMMAND, etcdPeer, runEtcd } from './peers/etcd';
 import { storageThroughput, type StoreKind } from './storage';
+import { fileSnapshotsUnavailable, sReopen, w8BoundedMemory, w9SnapshotCatchUp } from './compaction';
 
 interface Workload {
   readonly name: string;
@@ -36,6 +40,7 @@ const etcdOptional = {
 };
 
 const CATCH_UP_SIZES = [50_000, 100_000, 200_000, 400_000] as const;
+const W9_SIZES = [1_000_000, 2_000_000] as const;
 
 const workloads: Workload[] = [
   { name: 'W5', title: 'floor: entry objects appended to three plain arrays', repetitions: 7, run: () => w5Floor() },
@@ -60,6 +65,30 @@ const workloads: Workload[] = [
     },
   },
   { name: 'W6', title: 'memory: InMemoryPersistentState with 1,000,000 entries', repetitions: 3, run: () => w6Memory() },
+  {
+    name: 'W8',
+    title: 'bounded memory: 3 servers (recordCommitted: false), key-value state machine (10,000 keys), maxLogEntries 10,000, 2,000,000 entries in batches of 100 (W2\'s loop); heap after gc at 200k and 2M',
+    repetitions: 5,
+    run: () => w8BoundedMemory(false),
+  },
+  {
+    name: 'W8-record',
+    title: "diagnostic: W8 with InMemoryCluster's default recordCommitted: true (the cluster keeps every committed entry of every server for `cluster.committed(id)`)",
+    repetitions: 3,
+    run: () => w8BoundedMemory(true),
+  },
+  {
+    name: 'W9',
+    title: 'catch-up by snapshot: 3 servers (recordCommitted: false), maxLogEntries 10,000, 10,000 keys; a follower misses 1M, then 2M entries (each its own cluster, in each run); from reconnection until it has applied all',
+    repetitions: 9,
+    run: () => {
+      const figures: Figures = {};
+      for (const n of W9_SIZES) {
+        for (const [key, value] of Object.entries(w9SnapshotCatchUp(n))) figures[`${key}@${n / 1e6}M`] = value;
+      }
+      return figures;
+    },
+  },
   ...(['file', 'lmdb', 'memory'] as StoreKind[]).flatMap((kind) =>
     ([1, 10, 100] as const).map((batch) => ({
       name: `S-${kind}-${batch}`,
@@ -68,8 +97,47 @@ const workloads: Workload[] = [
       run: () => storageThroughput(kind, batch),
     })),
   ),
+  {
+    name: 'S-reopen',
+    title: 'FilePersistentState.open of a store whose one server committed 1,000,000 16-byte entries with compaction (key-value state machine, maxLogEntries 10,000) and of one without (stores built once per run)',
+    repetitions: 5,
+    run: () => sReopen(),
+    optional: { group: 'S-reopen', unavailable: fileSnapshotsUnavailable },
+  },
   ...peerWorkloads(),
 ];
+
+/** The ratios, each from the figures of `results` (one run); NaN when a workload it needs did not run. */
+function ratioList(results: ReadonlyMap<string, Figures>): [string, number, string][] {
+  const get = (name: string, key: string): number => results.get(name)?.[key] ?? NaN;
+  return [
+    // Followers keep their own copy of each entry (validation copies what a peer sent), so
+    // the floor to compare with is the one with an object per replica.
+    ['W2 / W5 (shared objects)', get('W2', 'entriesPerSecond') / get('W5', 'sharedPerSecond'), ''],
+    ['W2 / W5 (object per replica)', get('W2', 'entriesPerSecond') / get('W5', 'copiedPerSecond'), '>= 0.3'],
+    ['W1 / W5 (shared objects)', get('W1', 'commitsPerSecond') / get('W5', 'sharedPerSecond'), ''],
+    ['W3 / W2 (5 servers vs 3)', get('W3', 'entriesPerSecond') / get('W2', 'entriesPerSecond'), ''],
+    ['W4 t(400k) / t(200k)', get('W4', 'ms@400k') / get('W4', 'ms@200k'), '<= 2.3'],
+    ['W4 t(200k) / t(100k)', get('W4', 'ms@200k') / get('W4', 'ms@100k'), ''],
+    ['W4 AppendEntries(400k) / (1.2 x 400k / 100)', get('W4', 'appendEntries@400k') / get('W4', 'bound@400k'), '<= 1 (+ a constant)'],
+    ['S file / lmdb, batches of 1', get('S-file-1', 'entriesPerSecond') / get('S-lmdb-1', 'entriesPerSecond'), ''],
+    ['S file / lmdb, batches of 10', get('S-file-10', 'entriesPerSecond') / get('S-lmdb-10', 'entriesPerSecond'), ''],
+    ['S file / lmdb, batches of 100', get('S-file-100', 'entriesPerSecond') / get('S-lmdb-100', 'entriesPerSecond'), ''],
+    ['S file(100) / file(1): group commit', get('S-file-100', 'entriesPerSecond') / get('S-file-1', 'entriesPerSecond'), ''],
+    ['W1 ours / peer', get('W1', 'commitsPerSecond') / get('W7-W1', 'entriesPerSecond'), '>= 10'],
+    ['W2 ours / peer', get('W2', 'entriesPerSecond') / get('W7-W2', 'entriesPerSecond'), '>= 10'],
+    ['W1 ours / etcd raft (serial commits/s)', get('W1', 'commitsPerSecond') / get('etcd-W1', 'commitsPerSecond'), '>= 3 (target, issue 8)'],
+    ['W2 ours / etcd raft (batched entries/s)', get('W2', 'entriesPerSecond') / get('etcd-W2', 'entriesPerSecond'), '>= 10 (target, issue 8)'],
+    ['W8 heap(2M) / heap(200k)', get('W8', 'heapMB@2M') / get('W8', 'heapMB@200k'), '<= 1.2'],
+    ['W8 entries/s / W2 entries/s', get('W8', 'entriesPerSecond') / get('W2', 'entriesPerSecond'), '>= 0.7'],
+    ['W8-record heap(2M) / heap(200k) (diagnostic: cluster records committed entries)', get('W8-record', 'heapMB@2M') / get('W8-record', 'heapMB@200k'), ''],
+    ['W8-record entries/s / W2 entries/s (diagnostic)', get('W8-record', 'entriesPerSecond') / get('W2', 'entriesPerSecond'), ''],
+    ['W9 t(2M) / t(1M)', get('W9', 'ms@2M') / get('W9', 'ms@1M'), '<= 1.3'],
+    ['W9 messages(2M) / messages(1M)', get('W9', 'messages@2M') / get('W9', 'messages@1M'), ''],
+    ['S-reopen open time, compacted / full', get('S-reopen', 'openMsCompacted') / get('S-reopen', 'openMsFull'), ''],
+    ['S-reopen heap after open, compacted / full', get('S-reopen', 'heapMBCompacted') / get('S-reopen', 'heapMBFull'), ''],
+  ];
+}
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -113,38 +181,39 @@ async function main(filters: readonly string[]): Promise<void> {
     console.log(`${workload.name.padEnd(8)} ${Object.entries(medians).map(([k, v]) => `${k}=${format(v)}`).join('  ')}`);
   }
 
-  const get = (name: string, key: string): number => results.get(name)?.[key] ?? NaN;
-  const ratios: [string, number, string][] = [
-    // Followers keep their own copy of each entry (validation copies what a peer sent), so
-    // the floor to compare with is the one with an object per replica.
-    ['W2 / W5 (shared objects)', get('W2', 'entriesPerSecond') / get('W5', 'sharedPerSecond'), ''],
-    ['W2 / W5 (object per replica)', get('W2', 'entriesPerSecond') / get('W5', 'copiedPerSecond'), '>= 0.3'],
-    ['W1 / W5 (shared objects)', get('W1', 'commitsPerSecond') / get('W5', 'sharedPerSecond'), ''],
-    ['W3 / W2 (5 servers vs 3)', get('W3', 'entriesPerSecond') / get('W2', 'entriesPerSecond'), ''],
-    ['W4 t(400k) / t(200k)', get('W4', 'ms@400k') / get('W4', 'ms@200k'), '<= 2.3'],
-    ['W4 t(200k) / t(100k)', get('W4', 'ms@200k') / get('W4', 'ms@100k'), ''],
-    ['W4 AppendEntries(400k) / (1.2 x 400k / 100)', get('W4', 'appendEntries@400k') / get('W4', 'bound@400k'), '<= 1 (+ a constant)'],
-    ['S file / lmdb, batches of 1', get('S-file-1', 'entriesPerSecond') / get('S-lmdb-1', 'entriesPerSecond'), ''],
-    ['S file / lmdb, batches of 10', get('S-file-10', 'entriesPerSecond') / get('S-lmdb-10', 'entriesPerSecond'), ''],
-    ['S file / lmdb, batches of 100', get('S-file-100', 'entriesPerSecond') / get('S-lmdb-100', 'entriesPerSecond'), ''],
-    ['S file(100) / file(1): group commit', get('S-file-100', 'entriesPerSecond') / get('S-file-1', 'entriesPerSecond'), ''],
-    ['W1 ours / peer', get('W1', 'commitsPerSecond') / get('W7-W1', 'entriesPerSecond'), '>= 10'],
-    ['W2 ours / peer', get('W2', 'entriesPerSecond') / get('W7-W2', 'entriesPerSecond'), '>= 10'],
-    ['W1 ours / etcd raft (serial commits/s)', get('W1', 'commitsPerSecond') / get('etcd-W1', 'commitsPerSecond'), '>= 3 (target, issue 8)'],
-    ['W2 ours / etcd raft (batched entries/s)', get('W2', 'entriesPerSecond') / get('etcd-W2', 'entriesPerSecond'), '>= 10 (target, issue 8)'],
-  ];
+  const ratios = ratioList(results);
   console.log('');
   for (const [name, value, bar] of ratios) if (Number.isFinite(value)) console.log(`${name.padEnd(30)} ${value.toFixed(3)} ${bar}`);
   for (const [group, reason] of skipped) console.log(`${group}: skipped (${reason})`);
 
+  const root = join(__dirname, '..');
+  const machine: Machine = { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, date: new Date().toISOString(), loadAverage: loadavg().map((l) => Math.round(l * 100) / 100) };
+  const resultsPath = join(root, 'bench', 'results.json');
   if (selected.length !== workloads.length) {
-    console.log('\n(filtered run: BENCHMARKS.md and bench/results.json left as they were)');
+    // A filtered run: recorded beside the full run (never in its place), replacing an earlier
+    // run of the same command; nothing is written when no full run was recorded.
+    const stored = readStored(resultsPath);
+    if (stored === undefined) {
+      console.log('\n(filtered run, and no full run in bench/results.json: BENCHMARKS.md and bench/results.json left as they were)');
+      return;
+    }
+    const command = `npm run bench -- ${filters.join(' ')}`;
+    const run: PartialRun = {
+      command,
+      machine,
+      workloads: Object.fromEntries(results),
+      ratios: Object.fromEntries(ratios.filter(([, v]) => Number.isFinite(v)).map(([n, v]) => [n, v])),
+      ...(skipped.size > 0 ? { skipped: Object.fromEntries(skipped) } : {}),
+    };
+    const partialRuns = [...(stored.partialRuns ?? []).filter((other) => other.command !== command), run];
+    const json = { ...stored, partialRuns };
+    writeFileSync(resultsPath, `${JSON.stringify(json, null, 2)}\n`);
+    writeFileSync(join(root, 'BENCHMARKS.md'), renderStored(json));
+    console.log(`\nrecorded this run as \`${command}\` beside the full run in BENCHMARKS.md and bench/results.json`);
     return;
   }
-  const root = join(__dirname, '..');
-  const machine = { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, date: new Date().toISOString() };
   const etcd = etcdPeer();
-  const json = {
+  const json: StoredResults = {
     command: 'npm run bench',
     machine,
     workloads: Object.fromEntries(results),
@@ -153,53 +222,122 @@ async function main(filters: readonly string[]): Promise<void> {
       build: ETCD_BUILD_COMMAND,
       runs: 'bench/peers/etcd/bin/etcd-peer -mode serial|batched -n 200000 -batch 100, once per repetition',
       ...(etcd.available ? { go: etcd.go } : {}),
-      ...(skipped.has('etcd') ? { skipped: skipped.get('etcd') } : {}),
+      ...(skipped.has('etcd') ? { skipped: skipped.get('etcd') as string } : {}),
     },
   };
-  writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
-  writeFileSync(join(root, 'BENCHMARKS.md'), render(results, ratios, machine, workloads, skipped, etcd.available ? etcd.go : undefined));
+  // Skipped optional groups other than etcd (e.g. S-reopen before the file store held snapshots).
+  const otherSkipped = [...skipped].filter(([group]) => group !== 'etcd');
+  if (otherSkipped.length > 0) json.skipped = Object.fromEntries(otherSkipped);
+  writeFileSync(resultsPath, `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(join(root, 'BENCHMARKS.md'), renderStored(json));
   console.log('\nwrote BENCHMARKS.md and bench/results.json');
 }
 
-function render(
-  results: Map<string, Figures>,
-  ratios: [string, number, string][],
-  machine: { nproc: number; cpu: string; node: string; date: string },
-  all: readonly Workload[],
-  skipped: ReadonlyMap<string, string>,
-  go: string | undefined,
-): string {
+interface Machine {
+  nproc: number;
+  cpu: string;
+  node: string;
+  date: string;
+  /** `os.loadavg()` (1, 5 and 15 minutes) when the run ended; absent in runs recorded before it was. */
+  loadAverage?: number[];
+}
+
+/** A filtered run, as results.json keeps it (`partialRuns`). */
+interface PartialRun {
+  command: string;
+  machine: Machine;
+  workloads: Record<string, Figures>;
+  ratios: Record<string, number>;
+  skipped?: Record<string, string>;
+}
+
+/** bench/results.json: the last full run, and the filtered runs recorded since. */
+interface StoredResults {
+  command: string;
+  machine: Machine;
+  workloads: Record<string, Figures>;
+  ratios: Record<string, number | null>;
+  etcd: { build: string; runs: string; go?: string; skipped?: string };
+  skipped?: Record<string, string>;
+  partialRuns?: PartialRun[];
+}
+
+function readStored(path: string): StoredResults | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as StoredResults;
+    return parsed.command === 'npm run bench' && typeof parsed.workloads === 'object' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The bar of a ratio, from the definitions in {@link ratioList}. */
+function barOf(name: string): string {
+  return ratioList(new Map()).find(([n]) => n === name)?.[2] ?? '';
+}
+
+function workloadRows(figuresByName: Readonly<Record<string, Figures>>): string[] {
+  const rows = ['| workload | what | figures (median) |', '| --- | --- | --- |'];
+  for (const workload of workloads) {
+    const figures = figuresByName[workload.name];
+    if (figures === undefined) continue;
+    rows.push(`| ${workload.name} | ${workload.title} (${workload.repetitions} runs) | ${Object.entries(figures).map(([k, v]) => `${k} ${format(v)}`).join('; ')} |`);
+  }
+  return rows;
+}
+
+function renderStored(stored: StoredResults): string {
+  const { machine } = stored;
+  const results = stored.workloads;
   const lines: string[] = [];
   lines.push('# Benchmarks', '');
   lines.push('Produced by `npm run bench` (all workloads in one process; each repeated, medians shown).');
-  lines.push(`Machine: \`nproc\` = ${machine.nproc} (${machine.cpu}), Node ${machine.node}, ${machine.date.slice(0, 10)}.`);
+  lines.push(`Machine: \`nproc\` = ${machine.nproc} (${machine.cpu}), Node ${machine.node}, ${machine.date.slice(0, 10)}${machine.loadAverage === undefined ? '' : `, load average ${machine.loadAverage.join(' / ')} (1 / 5 / 15 minutes) when the run ended`}.`);
   lines.push('This machine is shared and noisy: compare the ratios, which are taken within one run, more than the absolute figures.', '');
-  lines.push('| workload | what | figures (median) |', '| --- | --- | --- |');
-  for (const workload of all) {
-    const figures = results.get(workload.name);
-    if (figures === undefined) continue;
-    lines.push(`| ${workload.name} | ${workload.title} (${workload.repetitions} runs) | ${Object.entries(figures).map(([k, v]) => `${k} ${format(v)}`).join('; ')} |`);
+  const partialRuns = stored.partialRuns ?? [];
+  if (partialRuns.length > 0) {
+    lines.push(`Runs of some workloads by themselves since this full run are recorded below it (${partialRuns.map((run) => `\`${run.command}\``).join(', ')}), each with its own ratios.`, '');
   }
+  lines.push(...workloadRows(results));
   lines.push('', '## Ratios (same run)', '', '| ratio | value | bar |', '| --- | --- | --- |');
-  for (const [name, value, bar] of ratios) lines.push(`| ${name} | ${Number.isFinite(value) ? value.toFixed(3) : 'n/a'} | ${bar} |`);
+  for (const [name, value] of Object.entries(stored.ratios)) {
+    lines.push(`| ${name} | ${typeof value === 'number' && Number.isFinite(value) ? value.toFixed(3) : 'n/a'} | ${barOf(name)} |`);
+  }
+  for (const [group, reason] of Object.entries(stored.skipped ?? {})) lines.push('', `${group}: skipped (${reason}).`);
   lines.push('', '## Beside etcd raft (same run)', '');
-  const etcdSkipped = skipped.get('etcd');
+  const etcdSkipped = stored.etcd.skipped;
+  const go = stored.etcd.go;
   if (etcdSkipped !== undefined) {
     lines.push(`etcd: skipped (${etcdSkipped}).`);
   } else {
-    const cell = (name: string, key: string): string => format(results.get(name)?.[key] ?? NaN);
+    const cell = (name: string, key: string): string => format(results[name]?.[key] ?? NaN);
     const ratio = (a: string, b: string, key: string): string => {
-      const value = (results.get(a)?.[key] ?? NaN) / (results.get(b)?.[key] ?? NaN);
+      const value = (results[a]?.[key] ?? NaN) / (results[b]?.[key] ?? NaN);
       return Number.isFinite(value) ? value.toFixed(3) : 'n/a';
     };
     lines.push(
-      `Command: \`npm run bench\` (or \`npm run bench -- W1 W2 etcd\` for these rows alone, which leaves this file as it is). The peer is built by \`${ETCD_BUILD_COMMAND}\`${go === undefined ? '' : ` (${go})`}.`,
+      `Command: \`npm run bench\` (or \`npm run bench -- W1 W2 etcd\` for these rows alone, which is recorded as a run of its own below the full run). The peer is built by \`${ETCD_BUILD_COMMAND}\`${go === undefined ? '' : ` (${go})`}.`,
       '',
       '| job | ours | etcd raft | ours / etcd |',
       '| --- | --- | --- | --- |',
       `| W1 serial, commits/s | ${cell('W1', 'commitsPerSecond')} | ${cell('etcd-W1', 'commitsPerSecond')} | ${ratio('W1', 'etcd-W1', 'commitsPerSecond')} |`,
       `| W2 batched (100), entries/s | ${cell('W2', 'entriesPerSecond')} | ${cell('etcd-W2', 'entriesPerSecond')} | ${ratio('W2', 'etcd-W2', 'entriesPerSecond')} |`,
     );
+  }
+  for (const run of partialRuns) {
+    lines.push('', `## Run \`${run.command}\` (${run.machine.date.slice(0, 16).replace('T', ' ')} UTC)`, '');
+    lines.push(
+      `These workloads ran by themselves, in one process (\`nproc\` = ${run.machine.nproc}, Node ${run.machine.node}${run.machine.loadAverage === undefined ? '' : `, load average ${run.machine.loadAverage.join(' / ')} over 1 / 5 / 15 minutes when it ended`}), after the full run above; the ratios below come from this run alone${run.workloads['W2'] === undefined ? '' : " (the W2 they use is this run's, not the full run's)"}.`,
+      '',
+    );
+    lines.push(...workloadRows(run.workloads));
+    const ratioNames = Object.keys(run.ratios);
+    if (ratioNames.length > 0) {
+      lines.push('', '| ratio (this run) | value | bar |', '| --- | --- | --- |');
+      for (const name of ratioNames) lines.push(`| ${name} | ${(run.ratios[name] as number).toFixed(3)} | ${barOf(name)} |`);
+    }
+    for (const [group, reason] of Object.entries(run.skipped ?? {})) lines.push('', `${group}: skipped (${reason}).`);
   }
   lines.push('', readNotes());
   return `${lines.join('\n')}\n`;
