@@ -10,8 +10,15 @@
  * and starts a new term shows up too), role and leader changes, commits and, for
  * `deliver all`, each delivery.
  *
+ * Every server runs a small state machine (the list of values it applied), so the log can
+ * be compacted: `compact <server>` snapshots it now, and with `--max-log-entries N` the
+ * servers compact on their own once their log holds more than N entries. The `snap` column
+ * shows each server's snapshot, the log column the entries it still holds, and a follower
+ * that needs compacted entries gets the leader's snapshot in InstallSnapshot chunks (of
+ * `--max-chunk-bytes`, default 16, so a transfer takes a few messages).
+ *
  * ```text
- * npm run explorer -- [--servers N] [--seed S]
+ * npm run explorer -- [--servers N] [--seed S] [--max-log-entries N] [--trailing-log-entries N] [--max-chunk-bytes N]
  * npx ts-node examples/explorer.ts --help
  * printf 'timeout 0\ndeliver all\npropose x\nquit\n' | npx ts-node examples/explorer.ts
  * ```
@@ -32,6 +39,8 @@ import {
   type Reply,
   type Server,
   type ServerId,
+  type Snapshot,
+  type StateMachine,
 } from '../lib';
 
 /** Options of {@link createExplorer}. */
@@ -40,6 +49,39 @@ export interface ExplorerOptions {
   readonly servers?: number;
   /** Seed of the cluster's election jitter: same seed and commands, same session. @default 1 */
   readonly seed?: number;
+  /** Compact a server's log on its own once it holds more entries than this. @default no automatic compaction (`compact` still works) */
+  readonly maxLogEntries?: number;
+  /** Entries kept before a snapshot's end after a compaction. @default a tenth of `maxLogEntries`; 0 without it */
+  readonly trailingLogEntries?: number;
+  /** InstallSnapshot data per message. @default 16 (bytes: a transfer takes a few chunks) */
+  readonly maxSnapshotChunkBytes?: number;
+}
+
+/** Default of {@link ExplorerOptions.maxSnapshotChunkBytes}: small, so a transfer takes a few chunks you can watch. */
+export const DEFAULT_CHUNK_BYTES = 16;
+
+/**
+ * The explorer's state machine: the list of values applied, in order. Its snapshot is that
+ * list as JSON text.
+ */
+export class AppliedValues implements StateMachine<string> {
+  /** The values applied so far (or restored from a snapshot). */
+  values: string[] = [];
+
+  /** Appends the entry's value. */
+  apply(entry: LogEntry<string>): void {
+    this.values.push(entry.data);
+  }
+
+  /** The list as the bytes of its JSON text. */
+  takeSnapshot(): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify(this.values));
+  }
+
+  /** Replaces the list with the one `data` holds. */
+  restoreSnapshot(data: Uint8Array): void {
+    this.values = JSON.parse(new TextDecoder().decode(data)) as string[];
+  }
 }
 
 /** An explorer session: feed it command lines, print what it returns. */
@@ -74,6 +116,8 @@ export const HELP = [
   '  advance <ms>          move the virtual clock forward, running every timer that falls due',
   '  crash <server>        stop the server; its messages in flight are lost, its persistent state kept',
   '  restart <server>      start a new server over the crashed one\'s persistent state',
+  '  compact <server>      snapshot the server\'s state machine now and drop the log it covers',
+  '                        (but the trailing entries); followers that need dropped entries get the snapshot',
   '  partition <groups>    split the network, e.g. "partition 0,1 2,3,4": messages cross no group',
   '                        boundary (a server named in no group is alone); replaces any partition',
   '  heal                  remove the partition: every server reaches every other again',
@@ -126,6 +170,11 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
   const seed = options.seed ?? 1;
   if (!Number.isSafeInteger(servers) || servers < 1 || servers > MAX_SERVERS) throw new ConfigurationError('servers', servers, `an integer from 1 to ${MAX_SERVERS}`);
   if (!Number.isSafeInteger(seed)) throw new ConfigurationError('seed', seed, 'an integer');
+  const compaction = {
+    ...(options.maxLogEntries === undefined ? {} : { maxLogEntries: options.maxLogEntries }),
+    ...(options.trailingLogEntries === undefined ? {} : { trailingLogEntries: options.trailingLogEntries }),
+    maxSnapshotChunkBytes: options.maxSnapshotChunkBytes ?? DEFAULT_CHUNK_BYTES,
+  };
   /** What happened during the current command: server events (`·`) and, for `deliver all`, each delivery (`▸`). */
   let events: string[] = [];
   let done = false;
@@ -149,8 +198,20 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
           : `  · server ${this.id} votes for server ${candidate} in term ${this.currentTerm}`,
       );
     }
+    override saveSnapshot(snapshot: Snapshot, firstKept: number): void {
+      super.saveSnapshot(snapshot, firstKept);
+      const { index, term } = snapshot.lastIncluded;
+      const kept = this.currentLogIndex >= this.firstLogIndex ? `keeps ${this.firstLogIndex}..${this.currentLogIndex}` : 'keeps no entry';
+      events.push(`  · server ${this.id} stores a snapshot up to ${index}:t${term} (${plural(snapshot.data.length, 'byte')}) and ${kept}`);
+    }
   }
-  const cluster = InMemoryCluster.make<string>(servers, { seed, delivery: 'manual', persistentState: (id) => new WatchedState(id) });
+  const cluster = InMemoryCluster.make<string>(servers, {
+    seed,
+    delivery: 'manual',
+    persistentState: (id) => new WatchedState(id),
+    stateMachine: () => new AppliedValues(),
+    ...compaction,
+  });
   const size = cluster.clusterSize;
 
   const watch = (server: Server<string>): void => {
@@ -160,6 +221,9 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
       events.push(leaderId === undefined ? `  · server ${id} knows no leader in term ${term}` : `  · server ${id} learns leader ${leaderId} of term ${term}`),
     );
     server.on('committed', (entries) => events.push(`  · server ${id} commits ${formatEntries(entries, ENTRIES_SHOWN)}`));
+    server.on('snapshotInstalled', (snapshot) =>
+      events.push(`  · server ${id} installs the leader's snapshot up to ${snapshot.lastIncluded.index}:t${snapshot.lastIncluded.term}: commit and applied ${snapshot.lastIncluded.index}`),
+    );
   };
   cluster.servers.forEach(watch);
 
@@ -278,6 +342,17 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
         const lost = cluster.network.droppedCount - before;
         return [`server ${id} restarted${wasRunning ? ` (it was running: crashed first, ${plural(lost, 'message')} lost)` : ''}`];
       }
+      case 'compact': {
+        const id = serverArg(verb, args);
+        if (!cluster.isRunning(id)) return [`server ${id} is crashed: nothing happens`];
+        const server = cluster.servers[id] as Server<string>;
+        const before = server.snapshot;
+        const after = server.compact();
+        if (after.index === before.index) {
+          return [`server ${id} has applied nothing ${before.index === 0 ? 'yet' : `since its snapshot up to ${before.index}:t${before.term}`}: nothing to compact`];
+        }
+        return [`server ${id} compacted its log: snapshot up to ${after.index}:t${after.term}`];
+      }
       case 'show':
         noArgs(verb, args);
         return [];
@@ -313,12 +388,13 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
     const lines: string[] = [];
     const { deliveredCount, droppedCount } = cluster.network;
     lines.push(`── time ${formatNumber(cluster.now)} ms ── delivered ${deliveredCount}, dropped ${droppedCount} ──`);
-    const rows: string[][] = [['id', 'role', 'term', 'votedFor', 'leader', 'commit', 'timer', 'log']];
+    const rows: string[][] = [['id', 'role', 'term', 'votedFor', 'leader', 'commit', 'snap', 'timer', 'log']];
     for (const server of cluster.servers) {
       const state = server.persistentState;
       const running = cluster.isRunning(server.id);
       const log: LogEntry<string>[] = [];
-      for (let index = 1; index <= state.currentLogIndex; index++) {
+      const first = state.firstLogIndex ?? 1;
+      for (let index = first; index <= state.currentLogIndex; index++) {
         const entry = state.getLogEntry(index);
         if (entry !== undefined) log.push(entry);
       }
@@ -330,8 +406,9 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
         state.votedFor === undefined ? '-' : String(state.votedFor),
         running && server.leaderId !== undefined ? String(server.leaderId) : '-',
         running ? String(server.volatileState.commitIndex) : '-',
+        formatSnapshot(state.getSnapshot?.()),
         running ? `${server.role === 'leader' ? 'hb' : 'elect'}@${formatNumber(deadline)}` : '-',
-        log.length === 0 ? '(empty)' : formatEntries(log, LOG_SHOWN),
+        log.length === 0 ? (first > 1 ? '(empty after the snapshot)' : '(empty)') : `${first > 1 ? '… ' : ''}${formatEntries(log, LOG_SHOWN)}`,
       ]);
     }
     lines.push(...table(rows));
@@ -462,6 +539,11 @@ function formatPartition(groups: readonly (readonly ServerId[])[], alone: readon
   return alone.length === 0 ? text : `${text} (alone: ${alone.join(', ')})`;
 }
 
+/** A snapshot's last entry as `index:tterm`, `-` when there is none. */
+function formatSnapshot(snapshot: Snapshot | undefined): string {
+  return snapshot === undefined ? '-' : `${snapshot.lastIncluded.index}:t${snapshot.lastIncluded.term}`;
+}
+
 /** An integer as is, anything else with one decimal. */
 function formatNumber(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
@@ -482,14 +564,20 @@ function table(rows: readonly string[][]): string[] {
 export interface CommandLine {
   readonly servers: number;
   readonly seed: number;
+  /** `--max-log-entries N`, when given. */
+  readonly maxLogEntries?: number;
+  /** `--trailing-log-entries N`, when given. */
+  readonly trailingLogEntries?: number;
+  /** `--max-chunk-bytes N`, when given. */
+  readonly maxSnapshotChunkBytes?: number;
   /** `--help` or `-h`: print {@link USAGE} and exit. */
   readonly help: boolean;
 }
 
 /** What `--help` prints. */
 export const USAGE = [
-  'usage: npm run explorer -- [--servers N] [--seed S]',
-  '       npx ts-node examples/explorer.ts [--servers N] [--seed S]',
+  'usage: npm run explorer -- [--servers N] [--seed S] [--max-log-entries N] [--trailing-log-entries N] [--max-chunk-bytes N]',
+  '       npx ts-node examples/explorer.ts [options]',
   '',
   'An interactive Raft cluster in manual delivery: nothing moves unless you say so. Type',
   'commands (help lists them), or pipe them in, one per line.',
@@ -497,6 +585,10 @@ export const USAGE = [
   'options:',
   `  --servers N   number of servers, 1 to ${MAX_SERVERS} (default 3)`,
   '  --seed S      seed of the election jitter, an integer: same seed and commands, same session (default 1)',
+  '  --max-log-entries N       servers compact on their own once their log holds more than N entries',
+  '                            (default: only when told, with the compact command)',
+  '  --trailing-log-entries N  entries kept before a snapshot\'s end (default: a tenth of --max-log-entries)',
+  `  --max-chunk-bytes N       InstallSnapshot bytes per message (default ${DEFAULT_CHUNK_BYTES})`,
   '  -h, --help    print this help and exit',
 ].join('\n');
 
@@ -509,13 +601,21 @@ export const USAGE = [
 export function parseCommandLine(argv: readonly string[]): CommandLine {
   const { tokens } = parseArgs({
     args: [...argv],
-    options: { servers: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      servers: { type: 'string' },
+      seed: { type: 'string' },
+      'max-log-entries': { type: 'string' },
+      'trailing-log-entries': { type: 'string' },
+      'max-chunk-bytes': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: false,
     allowPositionals: true,
     tokens: true,
   });
   const refuse = (message: string): Error => new Error(`${message}\nrun with --help for usage`);
-  const values = { servers: 3, seed: 1, help: false };
+  const values: { servers: number; seed: number; help: boolean; maxLogEntries?: number; trailingLogEntries?: number; maxSnapshotChunkBytes?: number } = { servers: 3, seed: 1, help: false };
+  const bounds = { 'max-log-entries': 'maxLogEntries', 'trailing-log-entries': 'trailingLogEntries', 'max-chunk-bytes': 'maxSnapshotChunkBytes' } as const;
   for (const token of tokens) {
     if (token.kind === 'positional') throw refuse(`unexpected argument "${token.value}"`);
     if (token.kind !== 'option') continue;
@@ -524,13 +624,19 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       values.help = true;
       continue;
     }
-    if (token.name !== 'servers' && token.name !== 'seed') throw refuse(`unknown option "${token.rawName}"`);
+    if (token.name !== 'servers' && token.name !== 'seed' && !Object.prototype.hasOwnProperty.call(bounds, token.name)) throw refuse(`unknown option "${token.rawName}"`);
     const text = token.value;
     if (text === undefined || !/^-?\d+$/.test(text)) throw refuse(`${token.rawName} expects an integer, got ${text === undefined ? 'nothing' : `"${text}"`}`);
     const value = Number(text);
     if (token.name === 'servers' && (value < 1 || value > MAX_SERVERS)) throw refuse(`--servers must be from 1 to ${MAX_SERVERS}, got ${value}`);
     if (!Number.isSafeInteger(value)) throw refuse(`${token.rawName} is too large: ${text}`);
-    values[token.name] = value;
+    if (token.name === 'servers' || token.name === 'seed') {
+      values[token.name] = value;
+      continue;
+    }
+    const least = token.name === 'trailing-log-entries' ? 0 : 1;
+    if (value < least) throw refuse(`--${token.name} must be at least ${least}, got ${value}`);
+    values[bounds[token.name as keyof typeof bounds]] = value;
   }
   return values;
 }

@@ -1,4 +1,4 @@
-import { createExplorer, main, parseCommandLine, summarize, USAGE, type Explorer } from '../../examples/explorer';
+import { AppliedValues, createExplorer, HELP, main, parseCommandLine, summarize, USAGE, type Explorer } from '../../examples/explorer';
 
 /** One server's row of the screen. */
 interface Row {
@@ -8,6 +8,7 @@ interface Row {
   votedFor: string;
   leader: string;
   commit: string;
+  snap: string;
   timer: string;
   log: string;
 }
@@ -15,13 +16,13 @@ interface Row {
 /** The server rows of a screen (or of a command's output, which ends with the screen). */
 function rows(output: string): Row[] {
   const lines = output.split('\n');
-  const header = lines.findIndex((line) => /^id\s+role\s+term\s+votedFor\s+leader\s+commit\s+timer\s+log$/.test(line));
+  const header = lines.findIndex((line) => /^id\s+role\s+term\s+votedFor\s+leader\s+commit\s+snap\s+timer\s+log$/.test(line));
   expect(header).toBeGreaterThanOrEqual(0);
   const result: Row[] = [];
   for (const line of lines.slice(header + 1)) {
     if (!/^\d+\s+(follower|candidate|leader|CRASHED)\s/.test(line)) break;
-    const [id = '', role = '', term = '', votedFor = '', leader = '', commit = '', timer = '', ...log] = line.split(/\s+/);
-    result.push({ id: Number(id), role, term, votedFor, leader, commit, timer, log: log.join(' ') });
+    const [id = '', role = '', term = '', votedFor = '', leader = '', commit = '', snap = '', timer = '', ...log] = line.split(/\s+/);
+    result.push({ id: Number(id), role, term, votedFor, leader, commit, snap, timer, log: log.join(' ') });
   }
   return result;
 }
@@ -52,7 +53,7 @@ describe('examples/explorer', () => {
     const screen = explorer.screen();
     expect(screen).toMatch(/time 0 ms/);
     expect(rows(screen)).toEqual(
-      [0, 1, 2].map((id) => expect.objectContaining({ id, role: 'follower', term: '0', votedFor: '-', leader: '-', commit: '0', log: '(empty)' })),
+      [0, 1, 2].map((id) => expect.objectContaining({ id, role: 'follower', term: '0', votedFor: '-', leader: '-', commit: '0', snap: '-', log: '(empty)' })),
     );
     expect(screen).toMatch(/no message waiting/);
     expect(explorer.done).toBe(false);
@@ -320,5 +321,88 @@ describe('examples/explorer', () => {
       err.mockRestore();
       process.exitCode = exitCode;
     }
+  });
+
+  describe('log compaction', () => {
+    const firstLine = (output: string): string => output.split('\n')[0] ?? '';
+
+    /** Elects server 0 and commits `values` on every server. */
+    function committed(target: Explorer, values: string[]): void {
+      target.execute('timeout 0');
+      target.execute('deliver all');
+      for (const value of values) target.execute(`propose ${value}`);
+      target.execute('deliver all');
+      target.execute('heartbeat 0');
+      target.execute('deliver all');
+    }
+
+    it('compact <server> snapshots the state machine: the snap column shows it, the log keeps what follows', () => {
+      committed(explorer, ['a', 'b', 'c']);
+      expect(row(explorer.screen(), 0)).toMatchObject({ commit: '3', snap: '-', log: '1:t1=a 2:t1=b 3:t1=c' });
+      const output = explorer.execute('compact 0');
+      expect(output).toMatch(/^server 0 compacted its log: snapshot up to 3:t1$/m);
+      expect(output).toMatch(/^ {2}· server 0 stores a snapshot up to 3:t1 \(13 bytes\) and keeps no entry$/m);
+      expect(row(output, 0)).toMatchObject({ commit: '3', snap: '3:t1', log: '(empty after the snapshot)' });
+      expect(row(output, 1)).toMatchObject({ snap: '-', log: '1:t1=a 2:t1=b 3:t1=c' });
+      expect(firstLine(explorer.execute('compact 0'))).toBe('server 0 has applied nothing since its snapshot up to 3:t1: nothing to compact');
+      explorer.execute('propose d');
+      expect(row(explorer.screen(), 0).log).toBe('… 4:t1=d');
+      expect((explorer.cluster.stateMachine(0) as AppliedValues).values).toEqual(['a', 'b', 'c']);
+    });
+
+    it('compact refuses what it must: a crashed server, a bad id; a server that applied nothing has nothing to compact', () => {
+      expect(firstLine(explorer.execute('compact 0'))).toBe('server 0 has applied nothing yet: nothing to compact');
+      explorer.execute('crash 1');
+      expect(firstLine(explorer.execute('compact 1'))).toBe('server 1 is crashed: nothing happens');
+      expect(explorer.execute('compact 7')).toBe('error: compact: server 7 is out of range: the servers are 0..2');
+      expect(explorer.execute('compact')).toBe('error: compact: missing <server>');
+      expect(HELP).toMatch(/^ {2}compact <server> /m);
+    });
+
+    it('a follower that missed compacted entries gets the snapshot in chunks, shown as InstallSnapshot messages', () => {
+      const small = createExplorer({ servers: 3, seed: 1, maxSnapshotChunkBytes: 5 });
+      small.execute('timeout 0');
+      small.execute('deliver all');
+      small.execute('crash 2');
+      for (const value of ['a', 'b', 'c']) small.execute(`propose ${value}`);
+      small.execute('deliver all');
+      small.execute('compact 0');
+      small.execute('restart 2');
+      small.execute('heartbeat 0');
+      const output = small.execute('deliver all');
+      expect(output).toMatch(/▸ \d+ 0→2 InstallSnapshot t1 last=\(3,t1\) bytes 0\.\.5$/m);
+      expect(output).toMatch(/▸ \d+ 0→2 InstallSnapshot t1 last=\(3,t1\) bytes 10\.\.13 done$/m);
+      expect(output).toMatch(/▸ \d+ 2→0 InstallSnapshotReply ok received=5 t1$/m);
+      expect(output).toMatch(/^ {2}· server 2 installs the leader's snapshot up to 3:t1: commit and applied 3$/m);
+      expect(row(output, 2)).toMatchObject({ commit: '3', snap: '3:t1', log: '(empty after the snapshot)' });
+      expect((small.cluster.stateMachine(2) as AppliedValues).values).toEqual(['a', 'b', 'c']);
+    });
+
+    it('with maxLogEntries the servers compact on their own; a restarted server starts from its snapshot', () => {
+      const bounded = createExplorer({ servers: 3, seed: 1, maxLogEntries: 4, trailingLogEntries: 1 });
+      committed(bounded, ['a', 'b', 'c', 'd', 'e', 'f']);
+      const screen = bounded.screen();
+      for (const id of [0, 1, 2]) expect(row(screen, id).snap).toMatch(/^\d+:t1$/);
+      expect(row(screen, 0).log.startsWith('… ')).toBe(true);
+      const restarted = bounded.execute('restart 1');
+      const snap = row(restarted, 1).snap;
+      expect(row(restarted, 1).commit).toBe(snap.split(':')[0]);
+      expect((bounded.cluster.stateMachine(1) as AppliedValues).values).toEqual(['a', 'b', 'c', 'd', 'e', 'f'].slice(0, Number(snap.split(':')[0])));
+    });
+
+    it('parses --max-log-entries, --trailing-log-entries and --max-chunk-bytes', () => {
+      expect(parseCommandLine(['--max-log-entries', '10', '--trailing-log-entries=2', '--max-chunk-bytes', '8'])).toEqual({
+        servers: 3,
+        seed: 1,
+        help: false,
+        maxLogEntries: 10,
+        trailingLogEntries: 2,
+        maxSnapshotChunkBytes: 8,
+      });
+      expect(() => parseCommandLine(['--max-log-entries', '0'])).toThrow(/^--max-log-entries must be at least 1, got 0/);
+      expect(() => parseCommandLine(['--max-chunk-bytes', 'x'])).toThrow(/^--max-chunk-bytes expects an integer, got "x"/);
+      expect(parseCommandLine(['--trailing-log-entries', '0'])).toMatchObject({ trailingLogEntries: 0 });
+      expect(USAGE).toMatch(/--max-log-entries N[\s\S]*--trailing-log-entries N[\s\S]*--max-chunk-bytes N/);
+    });
   });
 });
