@@ -92,14 +92,18 @@ function compactedIn<T>(log: LogReader<T>, index: LogIndex): boolean {
  * - Election Safety: at most one leader per term, over the whole run.
  * - Log Matching: every store holding an entry with a given index and term holds the same
  *   data there and the same term just before it (so, by induction, the same prefix).
- * - Leader Completeness: a new leader's log holds every entry committed so far.
+ * - Leader Completeness: a new leader's log holds every entry committed so far (entries
+ *   its snapshot covers count as held; the snapshot's last entry must have the committed term).
  * - State Machine Safety: no index is committed with two different entries, and each
- *   Server object commits indices once, in order, from 1.
+ *   Server object commits indices once, in order, from the index after its snapshot (1
+ *   without one; see {@link SafetyChecker.serverStarted}), and after a leader's snapshot it
+ *   installed, which must end at a committed entry of the same term.
  * - commitIndex never decreases within one Server object.
  * - Durable commits: a store never drops an entry that a server over it had committed,
- *   by truncation or across a restart.
+ *   by truncation or across a restart (a compaction is no drop: the snapshot covers it).
  * - Durable majority (once {@link SafetyChecker.watchStores} is called): at its first
- *   commit, an entry is held durably (synced) by the stores of a majority of the servers.
+ *   commit, an entry is held durably (synced) by the stores of a majority of the servers
+ *   (a store whose durable snapshot covers the entry counts as holding it).
  * - matchIndex bound (fed by {@link runSchedule} after every AppendEntries reply a leader receives): a
  *   leader's `matchIndex` for a follower that has not moved past the leader's term never
  *   exceeds the prefix the follower's store really shares with the leader's log (by Log
