@@ -52,7 +52,8 @@ export interface SimulationOptions<T> {
   /**
    * A state machine to run on every server; checked to agree at the end. With compaction
    * on, it must have `restore` (it is then applied, snapshotted and restored through the
-   * server's `stateMachine`); one without `restore` turns compaction off for the run.
+   * server's `stateMachine`); one without `restore` turns compaction off for the run (the
+   * factory is called once more per run, and per {@link scheduleFor}, to find out).
    */
   readonly stateMachine?: () => SimulatedStateMachine<T>;
   /**
