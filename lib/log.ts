@@ -120,8 +120,11 @@ export class RaftLog<T> {
   /**
    * Entries `from..to` (inclusive) that exist, in one store call when the store has
    * `getLogEntries`. The array may be the store's own: never change it.
+   * @throws Error when `from` is compacted away: a caller that asks for such entries has a
+   * bug (it should have sent the snapshot, or applied it), and an empty answer would hide it.
    */
   entries(from: LogIndex, to: LogIndex): readonly LogEntry<T>[] {
+    if (from < this.#firstIndex && from <= to) throw new Error(`internal error: entries from ${from} were asked for, but the log starts at ${this.#firstIndex}`);
     const store = this.store;
     if (store.getLogEntries) return store.getLogEntries(from, to);
     const entries: LogEntry<T>[] = [];
