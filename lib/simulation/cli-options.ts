@@ -45,9 +45,9 @@ export const USAGE = [
   '  --compaction       servers compact their logs and send snapshots (the default); schedules also',
   '                     draw compact and crashInTransfer steps',
   '  --no-compaction    servers keep their whole logs (the schedules drawn before compaction existed)',
-  '  --max-log-entries N       compaction bound (default: drawn from each seed, 3..40)',
-  '  --trailing-log-entries N  entries kept after a compaction (default: drawn, 0..max-log-entries - 1)',
-  '  --max-chunk-bytes N       InstallSnapshot bytes per message (default: drawn from each seed, 1..16)',
+  '  --max-log-entries N       compaction bound (default: drawn from each seed, 3..40, small ones more often)',
+  '  --trailing-log-entries N  entries kept after a compaction (default: drawn, 0 for a third of the seeds, else 0..max-log-entries - 1)',
+  '  --max-chunk-bytes N       InstallSnapshot bytes per message (default: drawn from each seed, 1..16, or 1 MiB for a quarter of them)',
   '  --help, -h         print this and exit',
 ].join('\n');
 

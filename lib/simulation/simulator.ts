@@ -31,9 +31,11 @@ export interface CompactionBounds {
  */
 export function compactionFor(seed: number): CompactionBounds {
   const random = seededRandom(deriveSeed(seed, 0xc0a7));
-  const maxLogEntries = 3 + Math.floor(random() * 38);
-  const trailingLogEntries = Math.floor(random() * maxLogEntries);
-  const maxSnapshotChunkBytes = 1 + Math.floor(random() * 16);
+  const maxLogEntries = 3 + Math.floor(random() ** 2 * 38); // small bounds (frequent compaction) more often
+  // A third of the seeds keep no trailing entries, so followers need snapshots more often;
+  // a quarter send whole snapshots in one chunk, so a late or repeated one is complete.
+  const trailingLogEntries = random() < 1 / 3 ? 0 : Math.floor(random() * maxLogEntries);
+  const maxSnapshotChunkBytes = random() < 1 / 4 ? 1_048_576 : 1 + Math.floor(random() * 16);
   return { maxLogEntries, trailingLogEntries, maxSnapshotChunkBytes };
 }
 

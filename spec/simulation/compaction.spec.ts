@@ -221,9 +221,12 @@ describe('schedules and seeds with compaction', () => {
       expect(bounds.maxLogEntries).toBeLessThanOrEqual(40);
       expect(bounds.trailingLogEntries).toBeGreaterThanOrEqual(0);
       expect(bounds.trailingLogEntries).toBeLessThan(bounds.maxLogEntries);
-      expect(bounds.maxSnapshotChunkBytes).toBeGreaterThanOrEqual(1);
-      expect(bounds.maxSnapshotChunkBytes).toBeLessThanOrEqual(16);
+      expect(bounds.maxSnapshotChunkBytes === 1_048_576 || (bounds.maxSnapshotChunkBytes >= 1 && bounds.maxSnapshotChunkBytes <= 16)).toBe(true);
     }
+    const all = Array.from({ length: 200 }, (_, k) => compactionFor(k + 1));
+    expect(all.some((b) => b.maxSnapshotChunkBytes === 1_048_576)).toBe(true); // whole snapshots in one chunk
+    expect(all.some((b) => b.maxSnapshotChunkBytes <= 16)).toBe(true); // and snapshots in many chunks
+    expect(all.filter((b) => b.trailingLogEntries === 0).length).toBeGreaterThan(50); // no trailing entries for about a third
   });
 
   it('draws compact and crashInTransfer steps only with compaction; without it, the schedules are the old ones', () => {
