@@ -23,11 +23,15 @@ export { SimulatedDiskState } from './simulation/disk';
 export { SafetyChecker } from './simulation/invariants';
 export { ObservedPersistentState, checkCommitIndexes, logReader, observeServer } from './simulation/observe';
 export type {
-  AdvanceStep, DeliverStep, DropStep, DuplicateStep, HoldStep, ProposeStep, TimeoutStep, HeartbeatStep, CrashStep, RestartStep, PartitionStep, HealStep, IsolateLeaderStep, ReconnectAllStep, CutLinkStep, RestoreLinksStep, QuietStep,
+  AdvanceStep, DeliverStep, DropStep, DuplicateStep, HoldStep, ProposeStep, TimeoutStep, HeartbeatStep, CrashStep, RestartStep, PartitionStep, HealStep, IsolateLeaderStep, ReconnectAllStep, CutLinkStep, RestoreLinksStep, QuietStep, CompactStep, CrashInTransferStep,
   FaultWeights,
   ScheduleOptions,
   SimulationEvent,
 } from './simulation/schedule';
-export { DEFAULT_FAULT_WEIGHTS, generateSchedule } from './simulation/schedule';
-export type { MessageLimits, SimulatedStateMachine, SimulationOptions, SimulationResult } from './simulation/simulator';
-export { describeMessage, limitsFor, runSchedule, scheduleFor, shrinkSchedule, simulate } from './simulation/simulator';
+export { COMPACTION_FAULT_WEIGHTS, DEFAULT_FAULT_WEIGHTS, generateSchedule } from './simulation/schedule';
+export type { CompactionBounds, MessageLimits, SimulatedStateMachine, SimulationOptions, SimulationResult } from './simulation/simulator';
+export { compactionFor, describeMessage, limitsFor, runSchedule, scheduleFor, shrinkSchedule, simulate } from './simulation/simulator';
+export type { AppliedDigest } from './simulation/observe';
+export { checkAppliedState } from './simulation/observe';
+export { DigestStateMachine } from './simulation/machine';
+export { EMPTY_DIGEST, digestStep } from './simulation/invariants';
