@@ -504,6 +504,10 @@ export function summarize(message: Message<string> | Reply): string {
       const { success, bytesReceived, followerTerm } = message.reply;
       return `InstallSnapshotReply ${success ? 'ok' : 'refused'} received=${bytesReceived} t${followerTerm}`;
     }
+    case 'timeoutNow':
+      return `TimeoutNow t${message.leaderTerm} from ${message.leaderId}`;
+    case 'timeoutNowReply':
+      return `TimeoutNowReply t${message.reply.followerTerm}`;
   }
 }
 

@@ -5,13 +5,13 @@ import { InMemoryNetwork, type DeliveryMode } from './network';
 import { SERVER_DEFAULTS } from './options';
 import { InMemoryPersistentState, type IPersistentState } from './persistent-state';
 import { deriveSeed, seededRandom } from './random';
-import { Server, type ProposeAllResult, type ProposeResult } from './server';
+import { Server, type ProposeAllResult, type ProposeResult, type TransferResult } from './server';
 import type { StateMachine } from './state-machine';
-import type { LogEntry, ServerId } from './types';
+import type { LogEntry, LogPosition, ServerId } from './types';
 
 
 /** The kind of reply each kind of request gets, as the network lists it. */
-const REPLY_TYPES = { requestVote: 'requestVoteReply', appendEntries: 'appendEntriesReply', installSnapshot: 'installSnapshotReply' } as const;
+const REPLY_TYPES = { requestVote: 'requestVoteReply', appendEntries: 'appendEntriesReply', installSnapshot: 'installSnapshotReply', timeoutNow: 'timeoutNowReply' } as const;
 
 /**
  * Options of {@link InMemoryCluster.make}. The timing options are passed to every server.
@@ -67,6 +67,10 @@ export interface InMemoryClusterOptions<T = unknown> {
   trailingLogEntries?: number;
   /** See {@link ServerOptions.maxSnapshotChunkBytes}. @default 1,048,576 */
   maxSnapshotChunkBytes?: number;
+  /** See {@link ServerOptions.preVote}. @default false */
+  preVote?: boolean;
+  /** See {@link ServerOptions.checkQuorum}. @default false */
+  checkQuorum?: boolean;
   /**
    * Whether the cluster records every committed entry for {@link InMemoryCluster.committed}.
    * That record grows with the history; turn it off for a long run with a bounded log (the
@@ -77,7 +81,7 @@ export interface InMemoryClusterOptions<T = unknown> {
 }
 
 /** The options of Part 2 that are passed to every server only when given. */
-const OPTIONAL_SERVER_OPTIONS = ['maxLogEntries', 'trailingLogEntries', 'maxSnapshotChunkBytes'] as const;
+const OPTIONAL_SERVER_OPTIONS = ['maxLogEntries', 'trailingLogEntries', 'maxSnapshotChunkBytes', 'preVote', 'checkQuorum'] as const;
 
 /**
  * A whole Raft cluster in one process, for tests, simulations, examples and learning:
@@ -143,7 +147,7 @@ export class InMemoryCluster<T> {
     };
     for (const name of OPTIONAL_SERVER_OPTIONS) {
       const value = options[name];
-      if (value !== undefined) this.#options[name] = value;
+      if (value !== undefined) (this.#options as Record<string, unknown>)[name] = value;
     }
     const makeStateMachine = options.stateMachine;
     if (makeStateMachine !== undefined && typeof makeStateMachine !== 'function') {
@@ -220,6 +224,17 @@ export class InMemoryCluster<T> {
       if (this.#running[server.id] && server.role === 'leader' && (best === undefined || server.currentTerm > best.currentTerm)) best = server;
     }
     return best;
+  }
+
+  /**
+   * Asks the current {@link InMemoryCluster.leader} to hand leadership to `to` (see
+   * {@link Server.transferLeadership}); `delay` when there is no leader.
+   * @throws {@link InvalidArgumentError} when `to` is not a server of the cluster, or is the leader.
+   */
+  transferLeadership(to: ServerId): TransferResult {
+    this.#checkId(to);
+    const leader = this.leader();
+    return leader === undefined ? { type: 'delay' } : leader.transferLeadership(to);
   }
 
   /** Proposes `data` to the current {@link InMemoryCluster.leader}; `delay` when there is none. */
@@ -457,5 +472,13 @@ class ClusterServer<T> extends Server<T> {
 
   override proposeAll(data: readonly T[]): ProposeAllResult {
     return this.#network.run(() => super.proposeAll(data));
+  }
+
+  override transferLeadership(to: ServerId): TransferResult {
+    return this.#network.run(() => super.transferLeadership(to));
+  }
+
+  override compact(data?: Uint8Array): LogPosition {
+    return this.#network.run(() => super.compact(data));
   }
 }

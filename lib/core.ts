@@ -28,9 +28,12 @@ export type {
   RequestVoteMessage,
   RequestVoteReply,
   RequestVoteReplyEnvelope,
+  TimeoutNowMessage,
+  TimeoutNowReply,
+  TimeoutNowReplyEnvelope,
 } from './messages';
 export type { ServerOptions } from './options';
-export type { LeaderState, ProposeAllResult, ProposeAppended, ProposeBatchAppended, ProposeDelay, ProposeForward, ProposeResult, ServerEvents, ServerRole, VolatileState } from './server';
+export type { LeaderState, ProposeAllResult, ProposeAppended, ProposeBatchAppended, ProposeDelay, ProposeForward, ProposeResult, ServerEvents, ServerRole, TransferResult, TransferStarted, VolatileState } from './server';
 export { Server } from './server';
 export { isAtLeastAsUpToDate, majorityMatchIndex, quorumSize } from './quorum';
 // Errors: every class, the storage ones included (they import nothing from Node.js).

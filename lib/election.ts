@@ -1,5 +1,6 @@
 import type { RequestVoteMessage, RequestVoteReply } from './messages';
 import { ElectionTimerRole } from './follower';
+import { answerPreVote } from './pre-vote';
 import { isAtLeastAsUpToDate, quorumSize } from './quorum';
 import type { ServerState } from './server-state';
 import type { ServerId, Term } from './types';
@@ -15,10 +16,15 @@ export class CandidateRole<T> extends ElectionTimerRole<T> {
   readonly name = 'candidate';
   readonly #votes = new Set<ServerId>();
   readonly #term: Term;
+  readonly #leadershipTransfer: boolean;
 
-  /** Starts a new term for `state`'s server, votes for itself and restarts the election timer. */
-  constructor(state: ServerState<T>) {
+  /**
+   * Starts a new term for `state`'s server, votes for itself and restarts the election
+   * timer. `leadershipTransfer`: the leader asked for this election (`timeoutNow`).
+   */
+  constructor(state: ServerState<T>, leadershipTransfer = false) {
     super(state);
+    this.#leadershipTransfer = leadershipTransfer;
     const store = state.log.store;
     store.incrementTerm();
     store.vote(state.id);
@@ -46,6 +52,7 @@ export class CandidateRole<T> extends ElectionTimerRole<T> {
         candidateTerm: term,
         candidateId: state.id,
         candidateLastLogEntry: last,
+        ...(this.#leadershipTransfer ? { leadershipTransfer: true } : {}),
         replyChannel: (reply) => {
           const checked = validateRequestVoteReply(reply, voter, term);
           state.step('replyChannel', () => this.#onReply(checked, voter));
@@ -76,12 +83,24 @@ export class CandidateRole<T> extends ElectionTimerRole<T> {
 
 /**
  * The voter's side of RequestVote (§5.2, §5.4.1), in any role: grant at most one vote per
- * term, only to a candidate whose log is at least as up to date, and always answer.
+ * term, only to a candidate whose log is at least as up to date, and always answer. A poll
+ * (pre-vote) changes nothing here and is answered with this server's term. Under
+ * check-quorum, a server that heard from a current leader within the election timeout
+ * refuses, without adopting the candidate's term, unless the candidate runs for a
+ * leadership transfer.
  */
 export function answerRequestVote<T>(state: ServerState<T>, message: RequestVoteMessage): void {
-  state.observeTerm(message.candidateTerm);
   const { log, outbox } = state;
   const store = log.store;
+  if (message.preVote === true) {
+    answerPreVote(state, message);
+    return;
+  }
+  if (state.options.checkQuorum && message.leadershipTransfer !== true && message.candidateTerm > store.currentTerm && state.inLeaderLease()) {
+    outbox.reply(message.replyChannel, { voter: state.id, voterTerm: store.currentTerm, voteGranted: false });
+    return;
+  }
+  state.observeTerm(message.candidateTerm);
   const granted =
     message.candidateTerm === store.currentTerm &&
     (store.votedFor === undefined || store.votedFor === message.candidateId) &&

@@ -25,14 +25,14 @@ export abstract class ElectionTimerRole<T> implements Role<T> {
     return this.state.electionDeadline;
   }
 
-  /** Starts an election once the deadline has passed (for a candidate: its vote was split). */
+  /** Starts an election (or a pre-vote poll) once the deadline has passed (for a candidate: its vote was split). */
   tick(now: number): void {
-    if (now >= this.state.electionDeadline) this.state.becomeCandidate().start();
+    if (now >= this.state.electionDeadline) this.state.startElection();
   }
 
-  /** Starts an election now. */
+  /** Starts an election (or a pre-vote poll) now. */
   triggerTimeout(): void {
-    this.state.becomeCandidate().start();
+    this.state.startElection();
   }
 
   /** Only leaders send heartbeats. */
@@ -40,6 +40,11 @@ export abstract class ElectionTimerRole<T> implements Role<T> {
 
   /** Forward to the known leader, or delay when none is known. */
   propose(): ProposeForward | ProposeDelay {
+    return notLeader(this.state);
+  }
+
+  /** Only a leader transfers leadership: forward to it, or delay. */
+  transferLeadership(): ProposeForward | ProposeDelay {
     return notLeader(this.state);
   }
 
@@ -87,6 +92,7 @@ export function receiveAppendEntries<T>(state: ServerState<T>, message: AppendEn
   }
   state.setLeader(message.leaderId);
   state.resetElectionTimer();
+  state.lastLeaderContact = state.options.clock();
   const prev = message.prevLogEntry;
   if (!log.holds(prev)) {
     const hint = log.rejectionHint(prev);

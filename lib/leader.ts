@@ -1,14 +1,16 @@
 import { commitUpTo, leaderCommitIndex } from './commitment';
 import { measureProposal, trimToByteBudget } from './log';
-import type { AppendEntriesMessage, AppendEntriesReply, InstallSnapshotMessage, InstallSnapshotReply } from './messages';
+import { QuorumContact } from './check-quorum';
+import { LeadershipTransfer } from './leadership-transfer';
+import type { AppendEntriesMessage, AppendEntriesReply, InstallSnapshotMessage, InstallSnapshotReply, TimeoutNowMessage } from './messages';
 import { holdsSnapshots } from './persistent-state';
 import { FollowerProgress } from './progress';
-import type { LeaderState, ProposeBatchAppended } from './server';
+import type { LeaderState, ProposeBatchAppended, ProposeDelay, TransferStarted } from './server';
 import type { Role, ServerState } from './server-state';
 import { UncommittedSize } from './uncommitted-size';
 import type { LogEntry, LogIndex, ServerId, Term } from './types';
 import type { OutgoingSnapshot } from './snapshot-transfer';
-import { validateAppendEntriesReply, validateInstallSnapshotReply } from './validation';
+import { validateAppendEntriesReply, validateInstallSnapshotReply, validateTimeoutNowReply } from './validation';
 
 /**
  * A leader (§5.3): it appends proposals, replicates them to every follower with per-follower
@@ -27,6 +29,10 @@ export class LeaderRole<T> implements Role<T> {
   #heartbeatDeadline = 0;
   /** Heartbeats sent so far in this term: the age of a message in flight is counted in these. */
   #round = 0;
+  /** With check-quorum: when each follower last answered. */
+  readonly #contact: QuorumContact | undefined;
+  /** A leadership transfer under way. */
+  #transfer: LeadershipTransfer | undefined = undefined;
 
   /** Leadership of `state`'s server in its current term; nothing is sent until {@link LeaderRole.start}. */
   constructor(state: ServerState<T>) {
@@ -36,6 +42,7 @@ export class LeaderRole<T> implements Role<T> {
     this.#progress = Array.from({ length: state.options.clusterSize }, () => new FollowerProgress(lastIndex));
     this.#uncommitted = new UncommittedSize(state.options.maxUncommittedBytes);
     this.#matchScratch = new Array<LogIndex>(state.options.clusterSize).fill(0);
+    this.#contact = state.options.checkQuorum ? new QuorumContact(state.options.clusterSize, state.id, state.options.clock()) : undefined;
   }
 
   /** Asserts leadership with a round of heartbeats, and commits at once in a cluster of one. */
@@ -44,14 +51,32 @@ export class LeaderRole<T> implements Role<T> {
     this.#advanceCommit();
   }
 
-  /** The next heartbeat. */
+  /** The next heartbeat, the end of a transfer's time, or when check-quorum would step down. */
   nextDeadline(): number {
-    return this.#heartbeatDeadline;
+    let deadline = this.#heartbeatDeadline;
+    if (this.#transfer !== undefined) deadline = Math.min(deadline, this.#transfer.deadline);
+    if (this.#contact !== undefined) deadline = Math.min(deadline, this.#stepDownTime());
+    return deadline;
   }
 
-  /** Sends heartbeats when they are due. */
+  /**
+   * Steps down when check-quorum finds no majority heard from within an election timeout;
+   * gives up a transfer whose time is up; sends heartbeats when they are due.
+   */
   tick(now: number): void {
+    if (this.#contact !== undefined && now >= this.#stepDownTime()) {
+      const state = this.#state;
+      state.becomeFollower();
+      state.setLeader(undefined);
+      return;
+    }
+    if (this.#transfer !== undefined && now >= this.#transfer.deadline) this.#transfer = undefined;
     if (now >= this.#heartbeatDeadline) this.triggerHeartbeat();
+  }
+
+  /** When check-quorum steps this leader down, unless a majority answers before. */
+  #stepDownTime(): number {
+    return (this.#contact as QuorumContact).majorityHeardAt() + this.#state.options.electionTimeout;
   }
 
   /** A leader does not time out. */
@@ -68,7 +93,8 @@ export class LeaderRole<T> implements Role<T> {
    * @throws ProposalRefusedError when `maxUncommittedBytes` would be exceeded, InvalidArgumentError
    * when a byte bound is set and `entrySize` fails on an item; nothing is appended then.
    */
-  propose(items: readonly T[]): ProposeBatchAppended {
+  propose(items: readonly T[]): ProposeBatchAppended | ProposeDelay {
+    if (this.#transfer !== undefined) return { type: 'delay' }; // handing over: the next leader takes it
     const { log, options } = this.#state;
     const firstIndex = log.lastIndex + 1;
     const term = this.#term;
@@ -84,6 +110,44 @@ export class LeaderRole<T> implements Role<T> {
       this.#advanceCommit();
     }
     return { type: 'appended', firstIndex, lastIndex: firstIndex + items.length - 1, term };
+  }
+
+  /**
+   * Starts handing leadership to `to` (the server checked it is another server of the
+   * cluster): proposals wait, `to` is brought up to date and then sent `timeoutNow`.
+   */
+  transferLeadership(to: ServerId): TransferStarted {
+    if (this.#transfer?.to !== to) this.#transfer = new LeadershipTransfer(to, this.#state.options.clock() + this.#state.options.electionTimeout);
+    this.#continueTransfer();
+    return { type: 'started' };
+  }
+
+  /** Sends `timeoutNow` once the transfer's target holds the whole log; until then, replication catches it up. */
+  #continueTransfer(): void {
+    const transfer = this.#transfer;
+    if (transfer === undefined || transfer.timeoutNowSent) return;
+    const state = this.#state;
+    const progress = this.#progress[transfer.to] as FollowerProgress;
+    if (progress.matchIndex < state.log.lastIndex) {
+      this.#replicateTo(transfer.to, progress);
+      return;
+    }
+    transfer.timeoutNowSent = true;
+    const term = this.#term;
+    const to = transfer.to;
+    const message: TimeoutNowMessage = {
+      type: 'timeoutNow',
+      leaderTerm: term,
+      leaderId: state.id,
+      replyChannel: (reply) => {
+        const checked = validateTimeoutNowReply(reply, to, term);
+        state.step('replyChannel', () => {
+          if (state.observeTerm(checked.followerTerm) || state.role !== this) return;
+          this.#contact?.heard(to, state.options.clock());
+        });
+      },
+    };
+    state.outbox.send(to, message);
   }
 
   /** Another leader in this very term can only be a faulty peer: refuse it. */
@@ -105,9 +169,13 @@ export class LeaderRole<T> implements Role<T> {
     const state = this.#state;
     if (state.observeTerm(reply.followerTerm)) return;
     if (state.role !== this) return;
+    this.#contact?.heard(follower, state.options.clock());
     const progress = this.#progress[follower] as FollowerProgress;
     if (reply.success) {
-      if (progress.acknowledge(reply.matchIndex, epoch)) this.#advanceCommit();
+      if (progress.acknowledge(reply.matchIndex, epoch)) {
+        this.#advanceCommit();
+        if (this.#transfer?.to === follower && state.role === this) this.#continueTransfer();
+      }
     } else if (!progress.reject(prevIndex, this.#resumeAfter(reply, progress), epoch)) {
       return;
     }
@@ -260,12 +328,14 @@ export class LeaderRole<T> implements Role<T> {
     const state = this.#state;
     if (state.observeTerm(reply.followerTerm)) return;
     if (state.role !== this) return;
+    this.#contact?.heard(follower, state.options.clock());
     const progress = this.#progress[follower] as FollowerProgress;
     if (progress.snapshotTransfer !== transfer || !transfer.answered(offset, reply.bytesReceived)) return; // over, or late
     if (reply.success && done && reply.bytesReceived === transfer.snapshot.data.length) {
       progress.finishSnapshot(transfer.snapshot.lastIncluded.index);
       this.#advanceCommit();
       if (state.role === this) this.#replicateTo(follower, progress);
+      if (this.#transfer?.to === follower && state.role === this) this.#continueTransfer();
       return;
     }
     // Taken: send the next chunk. Refused: resend from where the follower stands, unless

@@ -13,6 +13,16 @@ export interface RequestVoteMessage {
   readonly candidateId: ServerId;
   /** The candidate's last log entry, for the up-to-date check (§5.4.1). */
   readonly candidateLastLogEntry: LogPosition;
+  /**
+   * A poll (pre-vote, thesis §9.6): would the voter vote for this candidate in
+   * `candidateTerm`? Nobody changes term or vote for it. Absent means `false`.
+   */
+  readonly preVote?: boolean;
+  /**
+   * The candidate runs because the leader asked it to (`timeoutNow`, leadership transfer):
+   * voters under check-quorum do not refuse it for having a leader. Absent means `false`.
+   */
+  readonly leadershipTransfer?: boolean;
   /** Called once with the voter's answer. A transport rebuilds it on the far side. */
   readonly replyChannel: (reply: RequestVoteReply) => void;
 }
@@ -117,14 +127,39 @@ export interface InstallSnapshotReply {
   readonly bytesReceived: number;
 }
 
+/**
+ * Sent by a leader that hands its leadership over (thesis §3.10) to the follower it chose,
+ * once that follower's log is up to date: the follower starts an election at once, without
+ * pre-vote, and its RequestVotes say `leadershipTransfer: true`. The receiver calls
+ * `replyChannel` exactly once.
+ */
+export interface TimeoutNowMessage {
+  /** Discriminant. */
+  readonly type: 'timeoutNow';
+  /** The leader's term. */
+  readonly leaderTerm: Term;
+  /** The leader handing over. */
+  readonly leaderId: ServerId;
+  /** Called once with the follower's answer. A transport rebuilds it on the far side. */
+  readonly replyChannel: (reply: TimeoutNowReply) => void;
+}
+
+/** A follower's answer to a {@link TimeoutNowMessage}: its term after acting on it. */
+export interface TimeoutNowReply {
+  /** The server that answers. */
+  readonly follower: ServerId;
+  /** The follower's current term (the new election's, when it started one). */
+  readonly followerTerm: Term;
+}
+
 /** Any request a server processes with `Server.processMessage`. */
-export type Message<T> = RequestVoteMessage | AppendEntriesMessage<T> | InstallSnapshotMessage;
+export type Message<T> = RequestVoteMessage | AppendEntriesMessage<T> | InstallSnapshotMessage | TimeoutNowMessage;
 
 /**
  * A reply travelling back through a network, as {@link InMemoryNetwork} shows it: the
  * reply's kind and its data.
  */
-export type Reply = RequestVoteReplyEnvelope | AppendEntriesReplyEnvelope | InstallSnapshotReplyEnvelope;
+export type Reply = RequestVoteReplyEnvelope | AppendEntriesReplyEnvelope | InstallSnapshotReplyEnvelope | TimeoutNowReplyEnvelope;
 
 /** A {@link RequestVoteReply} travelling through a network. */
 export interface RequestVoteReplyEnvelope {
@@ -148,4 +183,12 @@ export interface InstallSnapshotReplyEnvelope {
   readonly type: 'installSnapshotReply';
   /** The follower's answer. */
   readonly reply: InstallSnapshotReply;
+}
+
+/** A {@link TimeoutNowReply} travelling through a network. */
+export interface TimeoutNowReplyEnvelope {
+  /** Discriminant. */
+  readonly type: 'timeoutNowReply';
+  /** The follower's answer. */
+  readonly reply: TimeoutNowReply;
 }

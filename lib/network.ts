@@ -461,7 +461,7 @@ export class InMemoryNetwork<T> {
 
 /** Whether a payload is a reply (its handing over calls the requester's own callback, never the sender). */
 function isReply<T>(message: Message<T> | Reply): message is Reply {
-  return message.type === 'requestVoteReply' || message.type === 'appendEntriesReply' || message.type === 'installSnapshotReply';
+  return message.type === 'requestVoteReply' || message.type === 'appendEntriesReply' || message.type === 'installSnapshotReply' || message.type === 'timeoutNowReply';
 }
 
 /** The public view of a message in the network. */

@@ -133,6 +133,24 @@ export interface ServerOptions<T> {
    * @default 1,048,576
    */
   maxSnapshotChunkBytes?: number;
+  /**
+   * Pre-vote (thesis §9.6): an election timeout first polls the others (a RequestVote with
+   * `preVote: true` for `currentTerm + 1`) and only a majority of yes starts a real election,
+   * so a server that cannot win (cut off, or with a stale log) never raises the term. While
+   * polling the server stays a follower and forgets its leader. A voter refuses a poll while
+   * it has heard from a current leader within `electionTimeout`. Recommended with
+   * `checkQuorum` in production.
+   * @default false
+   */
+  preVote?: boolean;
+  /**
+   * Check-quorum: a leader that has not heard from a majority (itself included) within
+   * `electionTimeout` steps down; and a server that heard from a current leader within
+   * `electionTimeout` refuses votes (without adopting the candidate's term) unless the
+   * candidate runs for a leadership transfer. Recommended with `preVote` in production.
+   * @default false
+   */
+  checkQuorum?: boolean;
 }
 
 /** Every option of {@link ServerOptions} with its default filled in, checked. */
@@ -156,6 +174,8 @@ export interface ResolvedServerOptions<T> {
   readonly maxLogEntries: number;
   readonly trailingLogEntries: number;
   readonly maxSnapshotChunkBytes: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
 }
 
 /** The defaults of the optional numeric options of {@link ServerOptions}. */
@@ -230,6 +250,8 @@ export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServ
   if (!isInteger(trailingLogEntries) || trailingLogEntries < 0) throw new ConfigurationError('trailingLogEntries', trailingLogEntries, 'an integer >= 0');
   if (trailingLogEntries >= maxLogEntries) throw new ConfigurationError('trailingLogEntries', trailingLogEntries, `below \`maxLogEntries\` (${maxLogEntries})`);
   const maxSnapshotChunkBytes = positiveInteger('maxSnapshotChunkBytes', options.maxSnapshotChunkBytes, SERVER_DEFAULTS.maxSnapshotChunkBytes);
+  const preVote = optionalBoolean('preVote', options.preVote);
+  const checkQuorum = optionalBoolean('checkQuorum', options.checkQuorum);
   return {
     id: options.id,
     clusterSize,
@@ -250,6 +272,8 @@ export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServ
     maxLogEntries,
     trailingLogEntries,
     maxSnapshotChunkBytes,
+    preVote,
+    checkQuorum,
   };
 }
 
@@ -294,6 +318,11 @@ function positiveNumber(option: string, value: number | undefined, fallback: num
     throw new ConfigurationError(option, resolved, 'a finite number > 0');
   }
   return resolved;
+}
+
+function optionalBoolean(option: string, value: boolean | undefined): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw new ConfigurationError(option, value, 'a boolean');
+  return value === true;
 }
 
 function positiveInteger(option: string, value: number | undefined, fallback: number): number {

@@ -6,10 +6,11 @@ import { ReentrancyError } from './errors';
 import { CandidateRole } from './election';
 import { FollowerRole } from './follower';
 import { LeaderRole } from './leader';
+import { PreVoteRole } from './pre-vote';
 import { RaftLog } from './log';
 import type { ResolvedServerOptions } from './options';
 import { Outbox } from './outbox';
-import type { LeaderState, ProposeBatchAppended, ProposeDelay, ProposeForward, ServerEvents, ServerRole } from './server';
+import type { LeaderState, ProposeBatchAppended, ProposeDelay, ProposeForward, ServerEvents, ServerRole, TransferResult } from './server';
 import { SnapshotReceiver } from './snapshot-transfer';
 import type { ServerId, Term } from './types';
 
@@ -40,6 +41,8 @@ export interface Role<T> {
   followLeader(leaderId: ServerId): boolean;
   /** Figure 2's leader state, while leading. */
   leaderState(): LeaderState | undefined;
+  /** Hands leadership to `to` (leader), or says where to ask. */
+  transferLeadership(to: ServerId): TransferResult;
 }
 
 /**
@@ -67,6 +70,8 @@ export class ServerState<T> {
   electionDeadline: number;
   /** A snapshot a leader is sending this server, chunk by chunk. */
   readonly snapshotReceiver = new SnapshotReceiver();
+  /** When this server last heard from the leader of its current term (`-Infinity`: never). */
+  lastLeaderContact = -Infinity;
 
   /** The state of a server starting as a follower; events are emitted on `emitter`. */
   constructor(options: ResolvedServerOptions<T>, emitter: EventEmitter<ServerEvents<T>>) {
@@ -132,16 +137,32 @@ export class ServerState<T> {
    * `resetTimer` is false (the caller resets it itself).
    */
   becomeFollower(resetTimer = true): void {
-    if (this.role.name === 'follower') return;
+    if (this.role instanceof FollowerRole) return;
     if (resetTimer) this.electionDeadline = this.#newElectionDeadline();
     this.#setRole(new FollowerRole(this));
   }
 
-  /** Becomes a candidate of a new election; its votes are asked by {@link CandidateRole.start}. */
-  becomeCandidate(): CandidateRole<T> {
-    const candidate = new CandidateRole(this);
+  /**
+   * The election timer ran out (or `triggerTimeout`, or a leader's `timeoutNow` when
+   * `leadershipTransfer`): with `preVote`, poll first (unless for a transfer); otherwise
+   * start an election.
+   */
+  startElection(leadershipTransfer = false): void {
+    if (this.options.preVote && !leadershipTransfer) {
+      const poll = new PreVoteRole(this);
+      this.#setRole(poll);
+      poll.start();
+      return;
+    }
+    const candidate = new CandidateRole(this, leadershipTransfer);
     this.#setRole(candidate);
-    return candidate;
+    candidate.start();
+  }
+
+  /** Whether this server heard from a current leader within the election timeout (a leader hears from itself). */
+  inLeaderLease(): boolean {
+    if (this.role.name === 'leader') return true;
+    return this.leaderId !== undefined && this.options.clock() - this.lastLeaderContact < this.options.electionTimeout;
   }
 
   /** Becomes the leader of the current term and asserts it at once with heartbeats. */

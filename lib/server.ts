@@ -7,6 +7,7 @@ import type { Message } from './messages';
 import { resolveServerOptions, type ServerOptions } from './options';
 import type { IPersistentState } from './persistent-state';
 import { ServerState } from './server-state';
+import { receiveTimeoutNow } from './leadership-transfer';
 import { receiveInstallSnapshot } from './snapshot-transfer';
 import type { LogEntry, LogIndex, LogPosition, ServerId, Snapshot, Term } from './types';
 import { validateMessage } from './validation';
@@ -64,6 +65,15 @@ export interface ProposeBatchAppended {
   readonly lastIndex: LogIndex;
   /** The leader's term, stamped on every entry of the batch. */
   readonly term: Term;
+}
+
+/** What {@link Server.transferLeadership} did: started (leader), or where to ask. */
+export type TransferResult = TransferStarted | ProposeForward | ProposeDelay;
+
+/** This server leads and has started handing over: it answers proposals with `delay` until the transfer ends. */
+export interface TransferStarted {
+  /** Discriminant. */
+  readonly type: 'started';
 }
 
 /** No leader is known (an election is under way): try again later. */
@@ -185,7 +195,8 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
     state.step('processMessage', () => {
       if (checked.type === 'requestVote') answerRequestVote(state, checked);
       else if (checked.type === 'appendEntries') receiveAppendEntries(state, checked);
-      else receiveInstallSnapshot(state, checked);
+      else if (checked.type === 'installSnapshot') receiveInstallSnapshot(state, checked);
+      else receiveTimeoutNow(state, checked);
     });
   }
 
@@ -272,5 +283,30 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
   compact(data?: Uint8Array): LogPosition {
     const state = this.#state;
     return state.step('compact', () => compactLog(state, data));
+  }
+
+  /**
+   * Hands leadership to server `to` (thesis §3.10). A leader stops taking proposals
+   * (`propose` answers `delay`), brings `to` up to date, then sends it `timeoutNow`, and `to`
+   * starts an election at once; if `to` has not become leader within an election timeout,
+   * the leader takes proposals again. A second call for the same server changes nothing; for
+   * another server, it replaces the transfer under way. A follower answers where the leader
+   * is (`forward`), a server without leader `delay`.
+   *
+   * @example
+   * ```ts
+   * const result = server.transferLeadership(2);   // before taking this machine down
+   * if (result.type === 'forward') servers[result.leaderId].transferLeadership(2);
+   * ```
+   * @throws {@link InvalidArgumentError} when `to` is not a server id of the cluster, or is
+   * this server while it leads.
+   */
+  transferLeadership(to: ServerId): TransferResult {
+    if (typeof to !== 'number' || !Number.isSafeInteger(to) || to < 0 || to >= this.clusterSize) {
+      throw new InvalidArgumentError(`transferLeadership expects a server id in [0, ${this.clusterSize}), got ${describe(to)}`);
+    }
+    const state = this.#state;
+    if (to === this.id && state.role.name === 'leader') throw new InvalidArgumentError(`transferLeadership: server ${to} is the leader already`);
+    return state.step('transferLeadership', () => state.role.transferLeadership(to));
   }
 }

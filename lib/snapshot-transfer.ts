@@ -158,6 +158,7 @@ export function receiveInstallSnapshot<T>(state: ServerState<T>, message: Instal
   }
   state.setLeader(message.leaderId);
   state.resetElectionTimer();
+  state.lastLeaderContact = state.options.clock();
   if (message.lastIncluded.index <= log.commitIndex) {
     reply(true, message.offset + message.data.length);
     return;

@@ -1,5 +1,5 @@
 import { InvalidMessageError } from './errors';
-import type { AppendEntriesMessage, AppendEntriesReply, InstallSnapshotMessage, InstallSnapshotReply, Message, RequestVoteMessage, RequestVoteReply } from './messages';
+import type { AppendEntriesMessage, AppendEntriesReply, InstallSnapshotMessage, InstallSnapshotReply, Message, RequestVoteMessage, RequestVoteReply, TimeoutNowMessage, TimeoutNowReply } from './messages';
 import type { LogEntry, LogPosition, ServerId } from './types';
 
 /*
@@ -38,16 +38,19 @@ export function validateMessage<T>(message: unknown, receiver: Receiver): Messag
   if (type === 'requestVote') return validateRequestVote(source, receiver);
   if (type === 'appendEntries') return validateAppendEntries<T>(source, receiver);
   if (type === 'installSnapshot') return validateInstallSnapshot(source, receiver);
-  throw invalid('type', type, '"requestVote", "appendEntries" or "installSnapshot"');
+  if (type === 'timeoutNow') return validateTimeoutNow(source, receiver);
+  throw invalid('type', type, '"requestVote", "appendEntries", "installSnapshot" or "timeoutNow"');
 }
 
 /**
  * Checks a vote reply that should come from `expectedVoter` for a request of `requestTerm`,
  * and returns a plain copy `{ voter, voterTerm, voteGranted }`. Each field of `reply`
- * is read once; the caller must act on the returned copy.
+ * is read once; the caller must act on the returned copy. For a pre-vote (`preVote`), the
+ * voter answers with its own term, which may be below the poll's, and is below it when the
+ * pre-vote is granted.
  * @throws {@link InvalidMessageError} naming the first bad field; nothing else is thrown.
  */
-export function validateRequestVoteReply(reply: unknown, expectedVoter: ServerId, requestTerm: number): RequestVoteReply {
+export function validateRequestVoteReply(reply: unknown, expectedVoter: ServerId, requestTerm: number, preVote = false): RequestVoteReply {
   const source = checkObject('reply', reply, 'an object') as { readonly [K in keyof RequestVoteReply]?: unknown };
   let field = 'voter';
   let rawVoter: unknown, rawVoterTerm: unknown, rawVoteGranted: unknown;
@@ -62,8 +65,13 @@ export function validateRequestVoteReply(reply: unknown, expectedVoter: ServerId
   }
   const voter = checkSender('voter', rawVoter, expectedVoter);
   const voterTerm = checkTerm('voterTerm', rawVoterTerm);
-  checkReplyTerm('voterTerm', voterTerm, requestTerm);
   const voteGranted = checkBoolean('voteGranted', rawVoteGranted);
+  if (preVote) {
+    // A poll changes no term: the voter answers with its own, below the poll's when it says yes.
+    if (voteGranted && voterTerm >= requestTerm) throw invalid('voterTerm', voterTerm, `below the poll's term (${requestTerm}) when the pre-vote is granted`);
+    return { voter, voterTerm, voteGranted };
+  }
+  checkReplyTerm('voterTerm', voterTerm, requestTerm);
   if (voteGranted && voterTerm !== requestTerm) {
     throw invalid('voterTerm', voterTerm, `the request's term (${requestTerm}) when the vote is granted`);
   }
@@ -159,18 +167,44 @@ export function validateInstallSnapshotReply(reply: unknown, expectedFollower: S
   return { follower, followerTerm, success, bytesReceived: rawBytes };
 }
 
+/**
+ * Checks a TimeoutNow reply that should come from `expectedFollower` for a request of
+ * `requestTerm`, and returns a plain copy `{ follower, followerTerm }`.
+ * @throws {@link InvalidMessageError} naming the first bad field; nothing else is thrown.
+ */
+export function validateTimeoutNowReply(reply: unknown, expectedFollower: ServerId, requestTerm: number): TimeoutNowReply {
+  const source = checkObject('reply', reply, 'an object') as { readonly [K in keyof TimeoutNowReply]?: unknown };
+  let field = 'follower';
+  let rawFollower: unknown, rawFollowerTerm: unknown;
+  try {
+    rawFollower = source.follower;
+    field = 'followerTerm';
+    rawFollowerTerm = source.followerTerm;
+  } catch (error) {
+    throw unreadable(field, error);
+  }
+  const follower = checkSender('follower', rawFollower, expectedFollower);
+  const followerTerm = checkTerm('followerTerm', rawFollowerTerm);
+  checkReplyTerm('followerTerm', followerTerm, requestTerm);
+  return { follower, followerTerm };
+}
+
 // ------------------------------------------------------------------ the requests
 
 function validateRequestVote(source: object, receiver: Receiver): RequestVoteMessage {
   const fields = source as { readonly [K in keyof RequestVoteMessage]?: unknown };
   let field = 'candidateTerm';
-  let rawTerm: unknown, rawId: unknown, rawLast: unknown, rawReplyChannel: unknown;
+  let rawTerm: unknown, rawId: unknown, rawLast: unknown, rawPreVote: unknown, rawTransfer: unknown, rawReplyChannel: unknown;
   try {
     rawTerm = fields.candidateTerm;
     field = 'candidateId';
     rawId = fields.candidateId;
     field = 'candidateLastLogEntry';
     rawLast = fields.candidateLastLogEntry;
+    field = 'preVote';
+    rawPreVote = fields.preVote;
+    field = 'leadershipTransfer';
+    rawTransfer = fields.leadershipTransfer;
     field = 'replyChannel';
     rawReplyChannel = fields.replyChannel;
   } catch (error) {
@@ -182,8 +216,12 @@ function validateRequestVote(source: object, receiver: Receiver): RequestVoteMes
   if (candidateLastLogEntry.term > candidateTerm) {
     throw invalid('candidateLastLogEntry.term', candidateLastLogEntry.term, `at most candidateTerm (${candidateTerm})`);
   }
+  const preVote = rawPreVote === undefined ? false : checkBoolean('preVote', rawPreVote);
+  const leadershipTransfer = rawTransfer === undefined ? false : checkBoolean('leadershipTransfer', rawTransfer);
   const replyChannel = checkFunction(rawReplyChannel) as RequestVoteMessage['replyChannel'];
-  return { type: 'requestVote', candidateTerm, candidateId, candidateLastLogEntry, replyChannel };
+  const copy: RequestVoteMessage = { type: 'requestVote', candidateTerm, candidateId, candidateLastLogEntry, replyChannel };
+  if (!preVote && !leadershipTransfer) return copy; // the Part 1 shape, exactly
+  return { ...copy, ...(preVote ? { preVote } : {}), ...(leadershipTransfer ? { leadershipTransfer } : {}) };
 }
 
 function validateAppendEntries<T>(source: object, receiver: Receiver): AppendEntriesMessage<T> {
@@ -249,6 +287,25 @@ function validateInstallSnapshot(source: object, receiver: Receiver): InstallSna
   const done = checkBoolean('done', rawDone);
   const replyChannel = checkFunction(rawReplyChannel) as InstallSnapshotMessage['replyChannel'];
   return { type: 'installSnapshot', leaderTerm, leaderId, lastIncluded, offset, data, done, replyChannel };
+}
+
+function validateTimeoutNow(source: object, receiver: Receiver): TimeoutNowMessage {
+  const fields = source as { readonly [K in keyof TimeoutNowMessage]?: unknown };
+  let field = 'leaderTerm';
+  let rawTerm: unknown, rawId: unknown, rawReplyChannel: unknown;
+  try {
+    rawTerm = fields.leaderTerm;
+    field = 'leaderId';
+    rawId = fields.leaderId;
+    field = 'replyChannel';
+    rawReplyChannel = fields.replyChannel;
+  } catch (error) {
+    throw unreadable(field, error);
+  }
+  const leaderTerm = checkTerm('leaderTerm', rawTerm);
+  const leaderId = checkPeer('leaderId', rawId, receiver);
+  const replyChannel = checkFunction(rawReplyChannel) as TimeoutNowMessage['replyChannel'];
+  return { type: 'timeoutNow', leaderTerm, leaderId, replyChannel };
 }
 
 /** A copy of a `Uint8Array` (a Proxy or a view of a detached buffer is refused). */

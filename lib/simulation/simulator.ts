@@ -692,5 +692,9 @@ export function describeMessage<T>(message: Message<T> | Reply): string {
       return `InstallSnapshot t${message.leaderTerm} last=(${message.lastIncluded.index},t${message.lastIncluded.term}) offset=${message.offset} bytes=${message.data.length}${message.done ? ' done' : ''}`;
     case 'installSnapshotReply':
       return `InstallSnapshotReply t${message.reply.followerTerm} ${message.reply.success ? 'ok' : 'fail'} received=${message.reply.bytesReceived}`;
+    case 'timeoutNow':
+      return `TimeoutNow t${message.leaderTerm} from ${message.leaderId}`;
+    case 'timeoutNowReply':
+      return `TimeoutNowReply t${message.reply.followerTerm}`;
   }
 }

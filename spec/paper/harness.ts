@@ -10,6 +10,7 @@ import {
   type AppendEntriesMessage,
   type AppendEntriesReply,
   type InstallSnapshotReply,
+  type TimeoutNowReply,
   type IPersistentState,
   type LogEntry,
   type LogIndex,
@@ -406,9 +407,13 @@ export class Wire {
           if (!r.success) this.rejections.set(to, (this.rejections.get(to) ?? 0) + 1);
           message.replyChannel(r);
         }
-      } else {
+      } else if (message.type === 'installSnapshot') {
         const replies: InstallSnapshotReply[] = [];
         receiver.server.processMessage({ ...message, replyChannel: (r: InstallSnapshotReply) => void replies.push(r) });
+        for (const r of replies) message.replyChannel(r);
+      } else {
+        const replies: TimeoutNowReply[] = [];
+        receiver.server.processMessage({ ...message, replyChannel: (r: TimeoutNowReply) => void replies.push(r) });
         for (const r of replies) message.replyChannel(r);
       }
     }

@@ -1,0 +1,37 @@
+import { quorumSize } from './quorum';
+import type { ServerId } from './types';
+
+/**
+ * Check-quorum (thesis §6.2, §9.6): a leader keeps, for every follower, the clock time of
+ * the last answer it got from it in its term. The time by which it has heard from a
+ * majority (itself always counts) tells it when to step down: a leader that has not heard
+ * from a majority within an election timeout may have been replaced, and stops leading.
+ */
+export class QuorumContact {
+  readonly #heardAt: number[];
+  readonly #self: ServerId;
+  readonly #quorum: number;
+  /** Scratch space for finding the majority's time without allocating. */
+  readonly #scratch: number[];
+
+  /** Contact of a leader that took office at `now`: every follower counts as heard from then, so each gets a whole election timeout to answer. */
+  constructor(clusterSize: number, self: ServerId, now: number) {
+    this.#heardAt = new Array<number>(clusterSize).fill(now);
+    this.#scratch = new Array<number>(clusterSize).fill(0);
+    this.#self = self;
+    this.#quorum = quorumSize(clusterSize);
+  }
+
+  /** `server` answered at `now`. */
+  heard(server: ServerId, now: number): void {
+    if (now > (this.#heardAt[server] as number)) this.#heardAt[server] = now;
+  }
+
+  /** The latest time by which a majority (the leader included, as of always) has been heard from. */
+  majorityHeardAt(): number {
+    const times = this.#scratch;
+    for (let server = 0; server < times.length; server++) times[server] = server === this.#self ? Infinity : (this.#heardAt[server] as number);
+    times.sort((a, b) => b - a);
+    return times[this.#quorum - 1] as number;
+  }
+}
