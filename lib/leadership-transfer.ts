@@ -36,6 +36,6 @@ export class LeadershipTransfer {
 export function receiveTimeoutNow<T>(state: ServerState<T>, message: TimeoutNowMessage): void {
   state.observeTerm(message.leaderTerm);
   const current = message.leaderTerm === state.currentTerm && state.leaderId === message.leaderId && state.role.name === 'follower';
-  if (current) state.startElection(true);
+  if (current) state.startElection('transfer');
   state.outbox.reply(message.replyChannel, { follower: state.id, followerTerm: state.currentTerm });
 }

@@ -40,7 +40,7 @@ export class PreVoteRole<T> extends ElectionTimerRole<T> {
     state.setLeader(undefined);
     this.#yes.add(state.id);
     if (this.#hasQuorum()) {
-      state.startElection(true);
+      state.startElection('poll won');
       return;
     }
     const term = this.#term;
@@ -69,7 +69,7 @@ export class PreVoteRole<T> extends ElectionTimerRole<T> {
     if (!reply.voteGranted && state.observeTerm(reply.voterTerm)) return;
     if (state.role !== this || !reply.voteGranted) return;
     this.#yes.add(voter);
-    if (this.#hasQuorum()) state.startElection(true);
+    if (this.#hasQuorum()) state.startElection('poll won');
   }
 
   #hasQuorum(): boolean {

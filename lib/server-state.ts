@@ -143,18 +143,19 @@ export class ServerState<T> {
   }
 
   /**
-   * The election timer ran out (or `triggerTimeout`, or a leader's `timeoutNow` when
-   * `leadershipTransfer`): with `preVote`, poll first (unless for a transfer); otherwise
-   * start an election.
+   * Starts an election: after an election timeout (`'timeout'`, also `triggerTimeout`), with
+   * `preVote` a poll comes first; after a poll won (`'poll won'`), the real election; for a
+   * leader's `timeoutNow` (`'transfer'`), the real election at once, its RequestVotes marked
+   * `leadershipTransfer`.
    */
-  startElection(leadershipTransfer = false): void {
-    if (this.options.preVote && !leadershipTransfer) {
+  startElection(reason: 'timeout' | 'poll won' | 'transfer' = 'timeout'): void {
+    if (this.options.preVote && reason === 'timeout') {
       const poll = new PreVoteRole(this);
       this.#setRole(poll);
       poll.start();
       return;
     }
-    const candidate = new CandidateRole(this, leadershipTransfer);
+    const candidate = new CandidateRole(this, reason === 'transfer');
     this.#setRole(candidate);
     candidate.start();
   }

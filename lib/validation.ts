@@ -71,7 +71,8 @@ export function validateRequestVoteReply(reply: unknown, expectedVoter: ServerId
     if (voteGranted && voterTerm >= requestTerm) throw invalid('voterTerm', voterTerm, `below the poll's term (${requestTerm}) when the pre-vote is granted`);
     return { voter, voterTerm, voteGranted };
   }
-  checkReplyTerm('voterTerm', voterTerm, requestTerm);
+  // A refusal may carry a term below the request's: a voter under check-quorum refuses
+  // without adopting the candidate's term (SPEC Part 2). A grant is always of the request's term.
   if (voteGranted && voterTerm !== requestTerm) {
     throw invalid('voterTerm', voterTerm, `the request's term (${requestTerm}) when the vote is granted`);
   }

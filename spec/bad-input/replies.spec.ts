@@ -41,7 +41,7 @@ describe('reply closures refuse malformed replies: InvalidMessageError, nothing 
       ['voterTerm 3.5', { voter: 0, voterTerm: 3.5, voteGranted: true }, 'voterTerm'],
       ['voterTerm NaN', { voter: 0, voterTerm: Number.NaN, voteGranted: true }, 'voterTerm'],
       ["voterTerm '3' (a string)", { voter: 0, voterTerm: '3', voteGranted: true }, 'voterTerm'],
-      ['voterTerm 2: below the request term', { voter: 0, voterTerm: 2, voteGranted: false }, 'voterTerm'],
+      ['voterTerm 2: a grant below the request term', { voter: 0, voterTerm: 2, voteGranted: true }, 'voterTerm'],
       ["voteGranted 'yes' (not a boolean)", { voter: 0, voterTerm: 3, voteGranted: 'yes' }, 'voteGranted'],
       ['voteGranted 1 (not a boolean)', { voter: 0, voterTerm: 3, voteGranted: 1 }, 'voteGranted'],
       ['voteGranted missing', { voter: 0, voterTerm: 3 }, 'voteGranted'],

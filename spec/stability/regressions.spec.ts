@@ -19,7 +19,7 @@ function followerInLease(options: { checkQuorum?: boolean; preVote?: boolean }):
   return voter;
 }
 
-describe('found bugs', () => {
+describe('stability regressions', () => {
   // BUG 1. Under checkQuorum a voter in a leader's lease refuses a real vote "without adopting
   // the candidate's term", so its reply carries voterTerm < candidateTerm. The candidate's
   // reply check (validateRequestVoteReply, non-poll) still demands voterTerm >= the
