@@ -1,6 +1,6 @@
-// Bugs found in lib/ by the stability tests (pre-vote, check-quorum). These tests state the
-// behaviour SPEC Part 2 asks for and FAIL on the core of commit 1eadcde; each describes
-// its input, what is expected and what happens.
+// Bugs the stability tests (pre-vote, check-quorum) found in the first version of the core
+// (commit 1eadcde, fixed in c6da6b0). Each test states the behaviour SPEC Part 2 asks for,
+// failed on 1eadcde, and describes its input and what is expected.
 
 import { type AppendEntriesReply, type RequestVoteMessage, type RequestVoteReply } from '../../lib';
 import { Solo, appendEntries, deliverTo, storeWith } from '../hardening/helpers';
