@@ -14,9 +14,13 @@ export class QuorumContact {
   /** Scratch space for finding the majority's time without allocating. */
   readonly #scratch: number[];
 
-  /** Contact of a leader that took office at `now`: every follower counts as heard from then, so each gets a whole election timeout to answer. */
-  constructor(clusterSize: number, self: ServerId, now: number) {
-    this.#heardAt = new Array<number>(clusterSize).fill(now);
+  /**
+   * Contact of a leader that took office: every follower counts as heard from at `since`
+   * (for check-quorum, the time it took office, so each gets a whole election timeout to
+   * answer; for a read lease, `-Infinity`: nobody vouched for it yet).
+   */
+  constructor(clusterSize: number, self: ServerId, since: number) {
+    this.#heardAt = new Array<number>(clusterSize).fill(since);
     this.#scratch = new Array<number>(clusterSize).fill(0);
     this.#self = self;
     this.#quorum = quorumSize(clusterSize);

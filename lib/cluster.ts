@@ -5,7 +5,7 @@ import { InMemoryNetwork, type DeliveryMode } from './network';
 import { SERVER_DEFAULTS } from './options';
 import { InMemoryPersistentState, type IPersistentState } from './persistent-state';
 import { deriveSeed, seededRandom } from './random';
-import { Server, type ProposeAllResult, type ProposeResult, type TransferResult } from './server';
+import { Server, type ProposeAllResult, type ProposeResult, type ReadIndexResult, type TransferResult } from './server';
 import type { StateMachine } from './state-machine';
 import type { LogEntry, LogPosition, ServerId } from './types';
 
@@ -71,6 +71,8 @@ export interface InMemoryClusterOptions<T = unknown> {
   preVote?: boolean;
   /** See {@link ServerOptions.checkQuorum}. @default false */
   checkQuorum?: boolean;
+  /** See {@link ServerOptions.readMode} (`'lease'` needs `checkQuorum`). @default 'safe' */
+  readMode?: 'safe' | 'lease';
   /**
    * Whether the cluster records every committed entry for {@link InMemoryCluster.committed}.
    * That record grows with the history; turn it off for a long run with a bounded log (the
@@ -81,7 +83,7 @@ export interface InMemoryClusterOptions<T = unknown> {
 }
 
 /** The options of Part 2 that are passed to every server only when given. */
-const OPTIONAL_SERVER_OPTIONS = ['maxLogEntries', 'trailingLogEntries', 'maxSnapshotChunkBytes', 'preVote', 'checkQuorum'] as const;
+const OPTIONAL_SERVER_OPTIONS = ['maxLogEntries', 'trailingLogEntries', 'maxSnapshotChunkBytes', 'preVote', 'checkQuorum', 'readMode'] as const;
 
 /**
  * A whole Raft cluster in one process, for tests, simulations, examples and learning:
@@ -235,6 +237,18 @@ export class InMemoryCluster<T> {
     this.#checkId(to);
     const leader = this.leader();
     return leader === undefined ? { type: 'delay' } : leader.transferLeadership(to);
+  }
+
+  /**
+   * A linearizable read through the current {@link InMemoryCluster.leader} (see
+   * {@link Server.readIndex}); `onDone` gets `delay` at once when there is no leader.
+   * @throws {@link InvalidArgumentError} when `onDone` is not a function.
+   */
+  readIndex(onDone: (result: ReadIndexResult) => void): void {
+    if (typeof onDone !== 'function') throw new InvalidArgumentError(`readIndex expects a function, got ${describe(onDone)}`);
+    const leader = this.leader();
+    if (leader === undefined) onDone({ type: 'delay' });
+    else leader.readIndex(onDone);
   }
 
   /** Proposes `data` to the current {@link InMemoryCluster.leader}; `delay` when there is none. */
@@ -472,6 +486,10 @@ class ClusterServer<T> extends Server<T> {
 
   override proposeAll(data: readonly T[]): ProposeAllResult {
     return this.#network.run(() => super.proposeAll(data));
+  }
+
+  override readIndex(onDone: (result: ReadIndexResult) => void): void {
+    this.#network.run(() => super.readIndex(onDone));
   }
 
   override transferLeadership(to: ServerId): TransferResult {

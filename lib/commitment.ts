@@ -29,7 +29,8 @@ export function commitUpTo<T>(state: ServerState<T>, index: LogIndex): void {
 /**
  * Applies committed entries not yet applied, at most what is left of the step's budget
  * (`maxCommittedEntriesPerEvent`): each to the state machine, if there is one, then all of
- * them to the `committed` event; `lastApplied` follows. What the budget leaves over is
+ * them to the `committed` event; `lastApplied` follows. Entries the library wrote for itself
+ * (no-ops) are skipped: neither the state machine nor the event sees them. What the budget leaves over is
  * applied by later steps (the server's deadline is then now). When the state machine throws,
  * the entries before the failing one count as applied (and are reported), the failing one
  * does not, and the error leaves the call.
@@ -41,16 +42,21 @@ export function applyCommitted<T>(state: ServerState<T>): void {
   const count = Math.min(backlog, state.applyBudget);
   const entries = log.entries(log.lastApplied + 1, log.lastApplied + count);
   const stateMachine = state.options.stateMachine;
-  let applied = entries.length;
+  let applied = 0;
+  let noops = 0;
   try {
-    if (stateMachine !== undefined) {
-      for (applied = 0; applied < entries.length; applied++) stateMachine.apply(entries[applied] as LogEntry<T>);
+    for (; applied < entries.length; applied++) {
+      const entry = entries[applied] as LogEntry<T>;
+      if (entry.kind !== undefined) noops++; // written by the library for itself: skipped
+      else stateMachine?.apply(entry);
     }
   } finally {
     if (applied > 0) {
       log.lastApplied += applied;
       state.applyBudget -= applied;
-      state.events.raise('committed', applied === entries.length ? entries : entries.slice(0, applied));
+      let batch = applied === entries.length ? entries : entries.slice(0, applied);
+      if (noops > 0) batch = batch.filter((entry) => entry.kind === undefined);
+      if (batch.length > 0) state.events.raise('committed', batch);
     }
   }
 }

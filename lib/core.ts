@@ -14,7 +14,7 @@
 export type { LogEntry, LogIndex, LogPosition, ServerId, Snapshot, Term } from './types';
 export type { StateMachine } from './state-machine';
 export { EMPTY_LOG_POSITION } from './types';
-export type { IPersistentState } from './persistent-state';
+export type { IPersistentState, NewEntry } from './persistent-state';
 export { InMemoryPersistentState } from './persistent-state';
 export type {
   AppendEntriesMessage,
@@ -33,7 +33,7 @@ export type {
   TimeoutNowReplyEnvelope,
 } from './messages';
 export type { ServerOptions } from './options';
-export type { LeaderState, ProposeAllResult, ProposeAppended, ProposeBatchAppended, ProposeDelay, ProposeForward, ProposeResult, ServerEvents, ServerRole, TransferResult, TransferStarted, VolatileState } from './server';
+export type { LeaderState, ProposeAllResult, ProposeAppended, ProposeBatchAppended, ProposeDelay, ProposeForward, ProposeResult, ReadIndexResult, ReadReady, ServerEvents, ServerRole, TransferResult, TransferStarted, VolatileState } from './server';
 export { Server } from './server';
 export { isAtLeastAsUpToDate, majorityMatchIndex, quorumSize } from './quorum';
 // Errors: every class, the storage ones included (they import nothing from Node.js).

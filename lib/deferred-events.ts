@@ -20,7 +20,7 @@ interface StoredListener {
  */
 export class DeferredEvents<Events extends EventEmitter.ValidEventTypes> {
   readonly #emitter: EventEmitter<Events>;
-  readonly #pending: { name: EventEmitter.EventNames<Events>; args: unknown[] }[] = [];
+  readonly #pending: ({ name: EventEmitter.EventNames<Events>; args: unknown[] } | { call: () => void })[] = [];
   #depth = 0;
   #emitting = false;
   #errors: unknown[] = [];
@@ -33,6 +33,11 @@ export class DeferredEvents<Events extends EventEmitter.ValidEventTypes> {
   /** Queues an event, emitted when the outermost entry point exits. */
   raise<Name extends EventEmitter.EventNames<Events>>(name: Name, ...args: EventEmitter.EventArgs<Events, Name>): void {
     this.#pending.push({ name, args });
+  }
+
+  /** Queues a callback (a read's `onDone`), called in order with the events when the outermost entry point exits; what it throws is collected like a listener's. */
+  callLater(call: () => void): void {
+    this.#pending.push({ call });
   }
 
   /** Starts an entry point's body; pair it with {@link DeferredEvents.exit} in a `finally`. */
@@ -55,7 +60,8 @@ export class DeferredEvents<Events extends EventEmitter.ValidEventTypes> {
     this.#emitting = true;
     try {
       for (let event = this.#pending.shift(); event !== undefined; event = this.#pending.shift()) {
-        this.#emit(event.name as string | symbol, event.args);
+        if ('call' in event) this.#run(event.call);
+        else this.#emit(event.name as string | symbol, event.args);
       }
     } finally {
       this.#emitting = false;
@@ -76,6 +82,14 @@ export class DeferredEvents<Events extends EventEmitter.ValidEventTypes> {
       return;
     }
     for (const listener of stored.slice()) this.#call(name, listener, args);
+  }
+
+  #run(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.#errors.push(error);
+    }
   }
 
   #call(name: string | symbol, listener: StoredListener, args: unknown[]): void {

@@ -1,6 +1,6 @@
 import { InvalidMessageError } from './errors';
 import type { AppendEntriesMessage } from './messages';
-import type { LeaderState, ProposeDelay, ProposeForward } from './server';
+import type { LeaderState, ProposeDelay, ProposeForward, ReadIndexResult } from './server';
 import type { Role, ServerState } from './server-state';
 import { commitUpTo } from './commitment';
 import type { LogEntry, ServerId } from './types';
@@ -41,6 +41,12 @@ export abstract class ElectionTimerRole<T> implements Role<T> {
   /** Forward to the known leader, or delay when none is known. */
   propose(): ProposeForward | ProposeDelay {
     return notLeader(this.state);
+  }
+
+  /** Only a leader serves reads: forward to it, or delay (answered when the call's events are). */
+  readIndex(onDone: (result: ReadIndexResult) => void): void {
+    const state = this.state;
+    state.events.callLater(() => onDone(notLeader(state)));
   }
 
   /** Only a leader transfers leadership: forward to it, or delay. */

@@ -29,7 +29,7 @@ export type { LogEntry, LogIndex, LogPosition, ServerId, Snapshot, Term } from '
 export type { StateMachine } from './state-machine';
 export { EMPTY_LOG_POSITION } from './types';
 export { ConfigurationError, InvalidArgumentError, InvalidMessageError, ListenerError, ProposalRefusedError, RaftError, ReentrancyError } from './errors';
-export type { IPersistentState } from './persistent-state';
+export type { IPersistentState, NewEntry } from './persistent-state';
 export { InMemoryPersistentState } from './persistent-state';
 export type {
   AppendEntriesMessage,
@@ -48,7 +48,7 @@ export type {
   TimeoutNowReplyEnvelope,
 } from './messages';
 export type { ServerOptions } from './options';
-export type { LeaderState, ProposeAllResult, ProposeAppended, ProposeBatchAppended, ProposeDelay, ProposeForward, ProposeResult, ServerEvents, ServerRole, TransferResult, TransferStarted, VolatileState } from './server';
+export type { LeaderState, ProposeAllResult, ProposeAppended, ProposeBatchAppended, ProposeDelay, ProposeForward, ProposeResult, ReadIndexResult, ReadReady, ServerEvents, ServerRole, TransferResult, TransferStarted, VolatileState } from './server';
 export { Server } from './server';
 export { isAtLeastAsUpToDate, majorityMatchIndex, quorumSize } from './quorum';
 export { seededRandom } from './random';

@@ -5,7 +5,10 @@ import { LeadershipTransfer } from './leadership-transfer';
 import type { AppendEntriesMessage, AppendEntriesReply, InstallSnapshotMessage, InstallSnapshotReply, TimeoutNowMessage } from './messages';
 import { holdsSnapshots } from './persistent-state';
 import { FollowerProgress } from './progress';
-import type { LeaderState, ProposeBatchAppended, ProposeDelay, TransferStarted } from './server';
+import { notLeader } from './follower';
+import { majorityMatchIndexInPlace } from './quorum';
+import { ReadQueue } from './read-index';
+import type { LeaderState, ProposeBatchAppended, ProposeDelay, ReadIndexResult, TransferStarted } from './server';
 import type { Role, ServerState } from './server-state';
 import { UncommittedSize } from './uncommitted-size';
 import type { LogEntry, LogIndex, ServerId, Term } from './types';
@@ -33,6 +36,14 @@ export class LeaderRole<T> implements Role<T> {
   readonly #contact: QuorumContact | undefined;
   /** A leadership transfer under way. */
   #transfer: LeadershipTransfer | undefined = undefined;
+  /** Reads waiting for their index, a confirmation of leadership, or the state machine. */
+  readonly #reads = new ReadQueue();
+  /** Per server, the latest heartbeat round it answered in this term (its own slot unused). */
+  readonly #answeredRound: number[];
+  /** With `readMode: 'lease'`: when each follower last answered, counted from when the answered message was sent. */
+  readonly #lease: QuorumContact | undefined;
+  /** Whether this leader wrote its no-op (at most one per term). */
+  #noopWritten = false;
 
   /** Leadership of `state`'s server in its current term; nothing is sent until {@link LeaderRole.start}. */
   constructor(state: ServerState<T>) {
@@ -43,6 +54,81 @@ export class LeaderRole<T> implements Role<T> {
     this.#uncommitted = new UncommittedSize(state.options.maxUncommittedBytes);
     this.#matchScratch = new Array<LogIndex>(state.options.clusterSize).fill(0);
     this.#contact = state.options.checkQuorum ? new QuorumContact(state.options.clusterSize, state.id, state.options.clock()) : undefined;
+    this.#lease = state.options.readMode === 'lease' ? new QuorumContact(state.options.clusterSize, state.id, -Infinity) : undefined;
+    this.#answeredRound = new Array<number>(state.options.clusterSize).fill(0);
+  }
+
+  /**
+   * Takes a read: answered `ready` once an entry of this term is committed (a no-op is written
+   * for it when nothing of this term is in the log), leadership is confirmed after the read
+   * arrived (a heartbeat round answered by a majority, sent as soon as the host ticks, or a
+   * valid lease), and the state machine has applied the index.
+   */
+  readIndex(onDone: (result: ReadIndexResult) => void): void {
+    const state = this.#state;
+    const { options, log } = state;
+    const confirmed = options.clusterSize === 1 || this.#leaseHolds();
+    this.#reads.add(onDone, this.#round, confirmed);
+    if (!confirmed) this.#heartbeatDeadline = Math.min(this.#heartbeatDeadline, options.clock()); // due now: the host's next tick sends it
+    if (log.termAt(log.commitIndex) !== this.#term && log.termAt(log.lastIndex) !== this.#term) this.#writeNoop();
+  }
+
+  /** Answers the reads that became ready in this step. */
+  afterStep(): void {
+    if (this.#reads.size === 0) return;
+    const state = this.#state;
+    const log = state.log;
+    const progress = {
+      ownTermCommitIndex: log.termAt(log.commitIndex) === this.#term ? log.commitIndex : undefined,
+      quorumRound: this.#quorumRound(),
+      lastApplied: log.lastApplied,
+    };
+    const waitingSince = this.#reads.serve(progress, (onDone, result) => state.events.callLater(() => onDone(result)));
+    // A read of the current round needs the next one: due now. A round already sent is awaited.
+    if (waitingSince >= this.#round) this.#heartbeatDeadline = Math.min(this.#heartbeatDeadline, state.options.clock());
+  }
+
+  /** Leadership is over: every waiting read is answered with where to go now. */
+  leave(): void {
+    const state = this.#state;
+    this.#reads.abandon((onDone) => state.events.callLater(() => onDone(notLeader(state))));
+  }
+
+  /** The latest heartbeat round a majority has answered (this leader has "answered" every round it sent). */
+  #quorumRound(): number {
+    const rounds = this.#answeredRound.slice();
+    rounds[this.#state.id] = this.#round;
+    return majorityMatchIndexInPlace(rounds);
+  }
+
+  /** With `readMode: 'lease'`: whether a majority answered messages sent within the last election timeout. */
+  #leaseHolds(): boolean {
+    const lease = this.#lease;
+    if (lease === undefined) return false;
+    const { options } = this.#state;
+    return lease.majorityHeardAt() + options.electionTimeout > options.clock();
+  }
+
+  /** Writes this term's no-op (a store without `appendEntries` cannot hold one: reads then wait for a proposal of this term to commit). */
+  #writeNoop(): void {
+    const state = this.#state;
+    const store = state.log.store;
+    if (this.#noopWritten || store.appendEntries === undefined) return;
+    this.#noopWritten = true;
+    const index = state.log.lastIndex + 1;
+    const noop: LogEntry<T> = { index, term: this.#term, data: undefined as T, kind: 'noop' };
+    store.appendEntries([noop]);
+    state.outbox.written(index);
+    this.#replicateToAll();
+    this.#advanceCommit();
+  }
+
+  /** A follower answered a message sent in heartbeat round `round` at clock time `sentAt`: it took this server for its leader then. */
+  #answered(follower: ServerId, round: number, sentAt: number): void {
+    const now = this.#state.options.clock();
+    this.#contact?.heard(follower, now);
+    this.#lease?.heard(follower, sentAt);
+    if (round > (this.#answeredRound[follower] as number)) this.#answeredRound[follower] = round;
   }
 
   /** Asserts leadership with a round of heartbeats, and commits at once in a cluster of one. */
@@ -165,11 +251,11 @@ export class LeaderRole<T> implements Role<T> {
     };
   }
 
-  #onReply(reply: AppendEntriesReply, follower: ServerId, prevIndex: LogIndex, epoch: number): void {
+  #onReply(reply: AppendEntriesReply, follower: ServerId, prevIndex: LogIndex, epoch: number, round: number, sentAt: number): void {
     const state = this.#state;
     if (state.observeTerm(reply.followerTerm)) return;
     if (state.role !== this) return;
-    this.#contact?.heard(follower, state.options.clock());
+    this.#answered(follower, round, sentAt);
     const progress = this.#progress[follower] as FollowerProgress;
     if (reply.success) {
       if (progress.acknowledge(reply.matchIndex, epoch)) {
@@ -308,6 +394,8 @@ export class LeaderRole<T> implements Role<T> {
     const term = this.#term;
     const { offset, data, done } = transfer.nextChunk(state.options.maxSnapshotChunkBytes, this.#round);
     const total = transfer.snapshot.data.length;
+    const round = this.#round;
+    const sentAt = this.#lease === undefined ? 0 : state.options.clock();
     const message: InstallSnapshotMessage = {
       type: 'installSnapshot',
       leaderTerm: term,
@@ -318,17 +406,17 @@ export class LeaderRole<T> implements Role<T> {
       done,
       replyChannel: (reply) => {
         const checked = validateInstallSnapshotReply(reply, peer, term, total);
-        state.step('replyChannel', () => this.#onSnapshotReply(checked, peer, transfer, offset, done));
+        state.step('replyChannel', () => this.#onSnapshotReply(checked, peer, transfer, offset, done, round, sentAt));
       },
     };
     state.outbox.send(peer, message);
   }
 
-  #onSnapshotReply(reply: InstallSnapshotReply, follower: ServerId, transfer: OutgoingSnapshot, offset: number, done: boolean): void {
+  #onSnapshotReply(reply: InstallSnapshotReply, follower: ServerId, transfer: OutgoingSnapshot, offset: number, done: boolean, round: number, sentAt: number): void {
     const state = this.#state;
     if (state.observeTerm(reply.followerTerm)) return;
     if (state.role !== this) return;
-    this.#contact?.heard(follower, state.options.clock());
+    this.#answered(follower, round, sentAt);
     const progress = this.#progress[follower] as FollowerProgress;
     if (progress.snapshotTransfer !== transfer || !transfer.answered(offset, reply.bytesReceived)) return; // over, or late
     if (reply.success && done && reply.bytesReceived === transfer.snapshot.data.length) {
@@ -348,6 +436,8 @@ export class LeaderRole<T> implements Role<T> {
     const term = this.#term;
     const lastSent = prevIndex + entries.length;
     const epoch = (this.#progress[peer] as FollowerProgress).epoch;
+    const round = this.#round;
+    const sentAt = this.#lease === undefined ? 0 : state.options.clock();
     const message: AppendEntriesMessage<T> = {
       type: 'appendEntries',
       leaderTerm: term,
@@ -357,7 +447,7 @@ export class LeaderRole<T> implements Role<T> {
       leaderCommitIndex: state.log.commitIndex,
       replyChannel: (reply) => {
         const checked = validateAppendEntriesReply(reply, peer, term, lastSent);
-        state.step('replyChannel', () => this.#onReply(checked, peer, prevIndex, epoch));
+        state.step('replyChannel', () => this.#onReply(checked, peer, prevIndex, epoch, round, sentAt));
       },
     };
     state.outbox.send(peer, message);

@@ -151,6 +151,19 @@ export interface ServerOptions<T> {
    * @default false
    */
   checkQuorum?: boolean;
+  /**
+   * How a leader makes a {@link Server.readIndex} read linearizable (thesis §6.4):
+   * - `'safe'`: it waits for a majority to answer a heartbeat sent after the read arrived
+   *   (reads that arrive before the same heartbeat share it);
+   * - `'lease'`: while a majority answered messages it sent within the last
+   *   `electionTimeout`, it answers at once, without a round of heartbeats. This assumes
+   *   the servers' clocks advance at about the same rate (bounded drift): a follower's clock
+   *   running much faster than the leader's could let it elect a new leader while the old
+   *   one still thinks its lease holds. Needs `checkQuorum` (followers then refuse to vote
+   *   while they hear from the leader, which is what the lease relies on).
+   * @default 'safe'
+   */
+  readMode?: 'safe' | 'lease';
 }
 
 /** Every option of {@link ServerOptions} with its default filled in, checked. */
@@ -176,6 +189,7 @@ export interface ResolvedServerOptions<T> {
   readonly maxSnapshotChunkBytes: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
+  readonly readMode: 'safe' | 'lease';
 }
 
 /** The defaults of the optional numeric options of {@link ServerOptions}. */
@@ -252,6 +266,9 @@ export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServ
   const maxSnapshotChunkBytes = positiveInteger('maxSnapshotChunkBytes', options.maxSnapshotChunkBytes, SERVER_DEFAULTS.maxSnapshotChunkBytes);
   const preVote = optionalBoolean('preVote', options.preVote);
   const checkQuorum = optionalBoolean('checkQuorum', options.checkQuorum);
+  const readMode = options.readMode ?? 'safe';
+  if (readMode !== 'safe' && readMode !== 'lease') throw new ConfigurationError('readMode', readMode, '"safe" or "lease"');
+  if (readMode === 'lease' && !checkQuorum) throw new ConfigurationError('readMode', readMode, '"safe" unless `checkQuorum` is on (a lease relies on followers refusing votes while they hear from the leader)');
   return {
     id: options.id,
     clusterSize,
@@ -274,6 +291,7 @@ export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServ
     maxSnapshotChunkBytes,
     preVote,
     checkQuorum,
+    readMode,
   };
 }
 

@@ -44,9 +44,11 @@ export interface IPersistentState<T> {
    * Optional batch form of {@link IPersistentState.appendToLog}: appends each entry in order.
    * The objects handed in may be {@link LogEntry} objects with the right `index` already
    * (the server passes them so); a store may keep such objects as they are, since entries
-   * are never mutated.
+   * are never mutated. An entry may have `kind: 'noop'` (an entry the library writes for
+   * itself, with no data): the store keeps the kind, and gives it back from `getLogEntry`.
+   * Only through this method does a server write no-ops: a store without it never holds one.
    */
-  appendEntries?(entries: readonly { data: T; term: Term }[]): void;
+  appendEntries?(entries: readonly NewEntry<T>[]): void;
   /** Optional batch form of {@link IPersistentState.getLogEntry}: the entries `from..to` (inclusive) that exist, in order. */
   getLogEntries?(from: LogIndex, to: LogIndex): LogEntry<T>[];
   /**
@@ -77,6 +79,16 @@ export interface IPersistentState<T> {
    * when the store buffers. A crash leaves either the old snapshot and log or the new ones.
    */
   saveSnapshot?(snapshot: Snapshot, firstKept: LogIndex): void;
+}
+
+/** An entry handed to {@link IPersistentState.appendEntries}: data and term, and the kind of a library-written entry. */
+export interface NewEntry<T> {
+  /** The data (`undefined` for a no-op). */
+  readonly data: T;
+  /** The term of the leader that appended it. */
+  readonly term: Term;
+  /** `'noop'` for an entry the library wrote for itself; absent for data. */
+  readonly kind?: 'noop';
 }
 
 /** Whether `store` implements the three optional methods of compaction. */
@@ -178,7 +190,7 @@ export class InMemoryPersistentState<T> implements IPersistentState<T> {
    * An object that is already a {@link LogEntry} with the right index is stored as it is
    * (no copy): entries are immutable, so replicas may share them.
    */
-  appendEntries(entries: readonly { data: T; term: Term }[]): void {
+  appendEntries(entries: readonly NewEntry<T>[]): void {
     let previousTerm = this.#lastTerm();
     for (const entry of entries) {
       this.#checkTerm(entry.term, previousTerm);
@@ -187,7 +199,8 @@ export class InMemoryPersistentState<T> implements IPersistentState<T> {
     const log = this.#log;
     for (const entry of entries) {
       const index = this.#offset + log.length + 1;
-      log.push((entry as Partial<LogEntry<T>>).index === index ? (entry as LogEntry<T>) : { index, term: entry.term, data: entry.data });
+      if ((entry as Partial<LogEntry<T>>).index === index) log.push(entry as LogEntry<T>);
+      else log.push(entry.kind === undefined ? { index, term: entry.term, data: entry.data } : { index, term: entry.term, data: entry.data, kind: entry.kind });
     }
   }
 

@@ -10,7 +10,7 @@ import { PreVoteRole } from './pre-vote';
 import { RaftLog } from './log';
 import type { ResolvedServerOptions } from './options';
 import { Outbox } from './outbox';
-import type { LeaderState, ProposeBatchAppended, ProposeDelay, ProposeForward, ServerEvents, ServerRole, TransferResult } from './server';
+import type { LeaderState, ProposeBatchAppended, ProposeDelay, ProposeForward, ReadIndexResult, ServerEvents, ServerRole, TransferResult } from './server';
 import { SnapshotReceiver } from './snapshot-transfer';
 import type { ServerId, Term } from './types';
 
@@ -43,6 +43,12 @@ export interface Role<T> {
   leaderState(): LeaderState | undefined;
   /** Hands leadership to `to` (leader), or says where to ask. */
   transferLeadership(to: ServerId): TransferResult;
+  /** Takes a read (leader), or answers where to ask. */
+  readIndex(onDone: (result: ReadIndexResult) => void): void;
+  /** Work at the end of every step, after committed entries were applied (a leader answers the reads that became ready). */
+  afterStep?(): void;
+  /** This role object is being replaced: answer what it still owes (a leader's waiting reads). */
+  leave?(): void;
 }
 
 /**
@@ -114,6 +120,7 @@ export class ServerState<T> {
       const result = body();
       applyCommitted(this);
       compactIfDue(this);
+      this.role.afterStep?.();
       completed = true;
       return result;
     } finally {
@@ -193,8 +200,10 @@ export class ServerState<T> {
   }
 
   #setRole(role: Role<T>): void {
-    const changed = role.name !== this.role.name;
+    const old = this.role;
+    const changed = role.name !== old.name;
     this.role = role;
+    old.leave?.();
     if (changed) this.events.raise('roleChange', role.name, this.currentTerm);
   }
 }

@@ -76,6 +76,17 @@ export interface TransferStarted {
   readonly type: 'started';
 }
 
+/** What {@link Server.readIndex} answers: ready to read at an index (leader), or where to ask. */
+export type ReadIndexResult = ReadReady | ProposeForward | ProposeDelay;
+
+/** A linearizable read may be served now: the state machine has applied at least `index`, and this server was the leader after the read arrived. */
+export interface ReadReady {
+  /** Discriminant. */
+  readonly type: 'ready';
+  /** The read index: the leader's commitIndex when it was sure of its leadership. */
+  readonly index: LogIndex;
+}
+
 /** No leader is known (an election is under way): try again later. */
 export interface ProposeDelay {
   /** Discriminant. */
@@ -308,5 +319,29 @@ export class Server<T> extends EventEmitter<ServerEvents<T>> {
     const state = this.#state;
     if (to === this.id && state.role.name === 'leader') throw new InvalidArgumentError(`transferLeadership: server ${to} is the leader already`);
     return state.step('transferLeadership', () => state.role.transferLeadership(to));
+  }
+
+  /**
+   * A linearizable read (thesis §6.4): calls `onDone` exactly once, in this call or a later
+   * one, after the call's events. A leader answers `ready` with an index once its state
+   * machine has applied it and reading then is linearizable (see `readMode`); a leader that
+   * has committed nothing in its term first appends a no-op entry (at most one per term,
+   * never shown to `committed` listeners or the state machine). A follower answers
+   * `forward`, a server without leader `delay`; a leader that loses leadership before
+   * `ready` answers `forward` or `delay`.
+   *
+   * @example
+   * ```ts
+   * server.readIndex((result) => {
+   *   if (result.type === 'ready') respond(stateMachine.get(key));   // applied up to result.index
+   *   else if (result.type === 'forward') forwardTo(result.leaderId);
+   * });
+   * ```
+   * @throws {@link InvalidArgumentError} when `onDone` is not a function.
+   */
+  readIndex(onDone: (result: ReadIndexResult) => void): void {
+    if (typeof onDone !== 'function') throw new InvalidArgumentError(`readIndex expects a function, got ${describe(onDone)}`);
+    const state = this.#state;
+    state.step('readIndex', () => state.role.readIndex(onDone));
   }
 }

@@ -35,8 +35,15 @@ export interface LogEntry<T> {
   readonly index: LogIndex;
   /** Term of the leader that appended the entry. */
   readonly term: Term;
-  /** The proposed data, opaque to Raft. */
+  /** The proposed data, opaque to Raft (`undefined` in an entry the library wrote for itself). */
   readonly data: T;
+  /**
+   * Absent for the data of a proposal. `'noop'` for an entry the library writes for itself:
+   * the no-op a new leader appends when a read needs a commit of its own term (thesis §6.4).
+   * Such entries are replicated and committed like any other, but never passed to
+   * `committed` listeners or to `stateMachine.apply`: their indices are skipped.
+   */
+  readonly kind?: 'noop';
 }
 
 /** The position of an empty log: `{ index: 0, term: 0 }`. */

@@ -379,6 +379,7 @@ function copyEntries<T>(value: unknown, prev: LogPosition, leaderTerm: number): 
     let index: unknown;
     let term: unknown;
     let data: unknown;
+    let kind: unknown;
     let field = '';
     try {
       // One read of each field; the field's path is built only for an error message.
@@ -390,6 +391,8 @@ function copyEntries<T>(value: unknown, prev: LogPosition, leaderTerm: number): 
         term = (entry as { term: unknown }).term;
         field = 'data';
         data = (entry as { data: unknown }).data;
+        field = 'kind';
+        kind = (entry as { kind: unknown }).kind;
       }
     } catch (error) {
       throw unreadable(field === '' ? `entries[${k}]` : `entries[${k}].${field}`, error);
@@ -400,7 +403,9 @@ function copyEntries<T>(value: unknown, prev: LogPosition, leaderTerm: number): 
       const lowest = Math.max(1, previousTerm);
       throw invalid(`entries[${k}].term`, term, `an integer in [${lowest}, ${leaderTerm}] (terms never decrease and never exceed leaderTerm)`);
     }
-    copy[k] = { index: expectedIndex, term, data: data as T };
+    if (kind === undefined) copy[k] = { index: expectedIndex, term, data: data as T };
+    else if (kind === 'noop') copy[k] = { index: expectedIndex, term, data: undefined as T, kind };
+    else throw invalid(`entries[${k}].kind`, kind, 'absent, or "noop" (an entry the library writes for itself)');
     previousTerm = term;
   }
   return copy;

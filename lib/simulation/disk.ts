@@ -1,5 +1,5 @@
 import { InvalidArgumentError, describe } from '../errors';
-import { InMemoryPersistentState, type IPersistentState } from '../persistent-state';
+import { InMemoryPersistentState, type IPersistentState, type NewEntry } from '../persistent-state';
 import type { LogEntry, LogIndex, LogPosition, ServerId, Snapshot, Term } from '../types';
 import type { SafetyChecker } from './invariants';
 
@@ -193,7 +193,7 @@ export class SimulatedDiskState<T> implements IPersistentState<T> {
   }
 
   /** Appends the batch (buffered until `sync()`) and reports each entry; a refused batch appends nothing. */
-  appendEntries(entries: readonly { data: T; term: Term }[]): void {
+  appendEntries(entries: readonly NewEntry<T>[]): void {
     const first = this.#live.currentLogIndex + 1;
     this.#live.appendEntries(entries);
     for (let index = first; index <= this.#live.currentLogIndex; index++) {

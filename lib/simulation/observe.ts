@@ -1,6 +1,6 @@
 import type { InMemoryCluster } from '../cluster';
 import type { IPersistentState } from '../persistent-state';
-import { InMemoryPersistentState } from '../persistent-state';
+import { InMemoryPersistentState, type NewEntry } from '../persistent-state';
 import type { Server } from '../server';
 import type { LogEntry, LogIndex, ServerId, Snapshot, Term } from '../types';
 import { termBefore } from './disk';
@@ -31,7 +31,7 @@ export class ObservedPersistentState<T> extends InMemoryPersistentState<T> {
   }
 
   /** Appends the batch, then reports each entry. */
-  override appendEntries(entries: readonly { data: T; term: Term }[]): void {
+  override appendEntries(entries: readonly NewEntry<T>[]): void {
     const first = this.currentLogIndex + 1;
     super.appendEntries(entries);
     for (let index = first; index <= this.currentLogIndex; index++) {

@@ -1,7 +1,7 @@
 import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigurationError, InvalidArgumentError, StorageError, describe } from '../errors';
-import { checkSnapshot, InMemoryPersistentState, type IPersistentState } from '../persistent-state';
+import { checkSnapshot, InMemoryPersistentState, type IPersistentState, type NewEntry } from '../persistent-state';
 import type { LogEntry, LogIndex, ServerId, Snapshot, Term } from '../types';
 import { JSON_CODEC, type Codec } from './codec';
 import { bestEffort, createSegment, io, syncDirectory, writeAll } from './files';
@@ -9,7 +9,7 @@ import { upgradeFormatFile } from './format-file';
 import { lockDirectory } from './lock';
 import { openLog, type OpenedLog } from './replay';
 import { snapshotName, writeSnapshotFile } from './snapshot-file';
-import { checkCrc32Support, checkpointRecord, entryRecord, sealRecord, segmentHeader, segmentName, stateRecord, truncateRecord, SEGMENT_HEADER_BYTES } from './wal';
+import { checkCrc32Support, checkpointRecord, entryRecord, noopRecord, sealRecord, segmentHeader, segmentName, stateRecord, truncateRecord, SEGMENT_HEADER_BYTES } from './wal';
 
 /** Options of {@link FilePersistentState.open}. */
 export interface FilePersistentStateOptions<T> {
@@ -176,7 +176,7 @@ export class FilePersistentState<T> implements IPersistentState<T> {
     const keptFrom = holdsLast ? firstKept : last.index + 1;
     const keptTo = holdsLast ? mirror.currentLogIndex : last.index;
     const records: Buffer[] = [checkpointRecord(last.index, last.term, keptFrom, keptTo), stateRecord(mirror.currentTerm, mirror.votedFor)];
-    for (const entry of mirror.getLogEntries(keptFrom, keptTo)) records.push(entryRecord(entry.term, this.#encode(entry.data)));
+    for (const entry of mirror.getLogEntries(keptFrom, keptTo)) records.push(this.#record(entry));
     const data = Uint8Array.from(snapshot.data);
 
     this.sync(); // the records buffered so far go into the segment that the new one follows
@@ -278,9 +278,9 @@ export class FilePersistentState<T> implements IPersistentState<T> {
   }
 
   /** Appends a batch (buffered until {@link FilePersistentState.sync}); a refused batch appends nothing. */
-  appendEntries(entries: readonly { data: T; term: Term }[]): void {
+  appendEntries(entries: readonly NewEntry<T>[]): void {
     this.#checkOpen();
-    const records = entries.map((entry) => entryRecord(entry.term, this.#encode(entry.data)));
+    const records = entries.map((entry) => this.#record(entry));
     this.#mirror.appendEntries(entries);
     for (const record of records) this.#write(record);
   }
@@ -353,6 +353,11 @@ export class FilePersistentState<T> implements IPersistentState<T> {
   #write(record: Buffer): void {
     this.#pending.push(record);
     this.#pendingBytes += record.length;
+  }
+
+  /** The record of one entry: a no-op, or the codec's bytes of its data. */
+  #record(entry: { readonly data: T; readonly term: Term; readonly kind?: 'noop' }): Buffer {
+    return entry.kind === 'noop' ? noopRecord(entry.term) : entryRecord(entry.term, this.#encode(entry.data));
   }
 
   #encode(data: T): Uint8Array {

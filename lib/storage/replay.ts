@@ -204,13 +204,16 @@ class Replayer<T> {
 
   /** Applies one record of `file`; `first` when it is the first record replayed. */
   apply(record: WalRecord, file: string, first: boolean): void {
-    if (this.#pending !== undefined && record.kind !== 'entry' && record.kind !== 'state') {
+    if (this.#pending !== undefined && record.kind !== 'entry' && record.kind !== 'noop' && record.kind !== 'state') {
       throw new CorruptStateError(file, record.offset, `a ${record.kind} record among the entries a checkpoint keeps`);
     }
     try {
       switch (record.kind) {
         case 'entry':
           this.mirror.appendToLog(this.codec.decode(record.data), record.term);
+          break;
+        case 'noop':
+          this.mirror.appendEntries([{ term: record.term, data: undefined as T, kind: 'noop' }]);
           break;
         case 'truncate':
           this.mirror.truncateLog(record.finalIndex);

@@ -12,6 +12,7 @@
  * - `5` checkpoint (version 3): the snapshot's last included index and term, then the first and
  *   last index of the entries kept after the compaction (four f64 LE; last = first - 1 when none
  *   are kept). Only ever the first record of a segment.
+ * - `6` no-op entry (version 3): term (f64 LE); an entry the library wrote for itself, with no data;
  * Every mutation of the store is one appended record, so a crash leaves a prefix of them.
  *
  * The file `FORMAT` holds `raft-ts write-ahead log, version 3` and a newline (version 2: the
@@ -73,6 +74,7 @@ const SECTOR = 512;
 /** One decoded record. */
 export type WalRecord =
   | { readonly kind: 'entry'; readonly term: number; readonly data: Uint8Array; readonly offset: number }
+  | { readonly kind: 'noop'; readonly term: number; readonly offset: number }
   | { readonly kind: 'truncate'; readonly finalIndex: number; readonly offset: number }
   | { readonly kind: 'state'; readonly term: number; readonly votedFor: number | undefined; readonly offset: number }
   | { readonly kind: 'seal'; readonly next: number; readonly offset: number }
@@ -157,6 +159,14 @@ export function entryRecord(term: number, data: Uint8Array): Buffer {
   return frame(body);
 }
 
+/** A no-op entry record (an entry the library wrote for itself: no data). */
+export function noopRecord(term: number): Buffer {
+  const body = Buffer.allocUnsafe(9);
+  body[0] = 6;
+  body.writeDoubleLE(term, 1);
+  return frame(body);
+}
+
 /** A truncation record. */
 export function truncateRecord(finalIndex: number): Buffer {
   const body = Buffer.allocUnsafe(9);
@@ -232,6 +242,7 @@ function decodeBody(body: Buffer, file: string, offset: number): WalRecord {
   const kind = body[0];
   if (kind === 1 && body.length >= 9) return { kind: 'entry', term: body.readDoubleLE(1), data: body.subarray(9), offset };
   if (kind === 2 && body.length === 9) return { kind: 'truncate', finalIndex: body.readDoubleLE(1), offset };
+  if (kind === 6 && body.length === 9) return { kind: 'noop', term: body.readDoubleLE(1), offset };
   if (kind === 3 && body.length === 13) {
     const vote = body.readInt32LE(9);
     return { kind: 'state', term: body.readDoubleLE(1), votedFor: vote < 0 ? undefined : vote, offset };
