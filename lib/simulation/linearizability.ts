@@ -5,7 +5,7 @@
  */
 export type { KvHistory, KvOperation, KvOperationKind, NormalizedOperation } from './linearizability/history';
 export { formatOperation, formatValue, happensBefore, normalizeOperation } from './linearizability/history';
-export type { KvState } from './linearizability/kv-model';
+export type { KvState, KvStepResult } from './linearizability/kv-model';
 export { KV_INITIAL_STATE, kvStep } from './linearizability/kv-model';
 export type { KeySearchResult } from './linearizability/search';
 export { searchKey, withoutUnobservedUnknownWrites } from './linearizability/search';
@@ -21,5 +21,6 @@ export type {
 export {
   DEFAULT_LINEARIZABILITY_MAX_STEPS,
   DEFAULT_LINEARIZABILITY_MINIMIZE_CHECKS,
+  DEFAULT_LINEARIZABILITY_MINIMIZE_STEPS,
   checkLinearizability,
 } from './linearizability/checker';

@@ -9,6 +9,8 @@ import { searchKey } from './search';
 export const DEFAULT_LINEARIZABILITY_MAX_STEPS = 1_000_000;
 /** Default of {@link LinearizabilityOptions.maxMinimizeChecks}. */
 export const DEFAULT_LINEARIZABILITY_MINIMIZE_CHECKS = 2_000;
+/** Default of {@link LinearizabilityOptions.maxMinimizeSteps}. */
+export const DEFAULT_LINEARIZABILITY_MINIMIZE_STEPS = 5_000_000;
 
 /**
  * Decides whether a history of key-value client operations is linearizable: whether there
@@ -41,6 +43,7 @@ export const DEFAULT_LINEARIZABILITY_MINIMIZE_CHECKS = 2_000;
 export function checkLinearizability(history: KvHistory, options: LinearizabilityOptions = {}): LinearizabilityResult {
   const maxSteps = positiveInteger('maxSteps', options.maxSteps ?? DEFAULT_LINEARIZABILITY_MAX_STEPS);
   const maxChecks = positiveInteger('maxMinimizeChecks', options.maxMinimizeChecks ?? DEFAULT_LINEARIZABILITY_MINIMIZE_CHECKS);
+  const maxMinimizeSteps = positiveInteger('maxMinimizeSteps', options.maxMinimizeSteps ?? DEFAULT_LINEARIZABILITY_MINIMIZE_STEPS);
   const minimize = options.minimize ?? true;
   const byKey = new Map<string, NormalizedOperation[]>();
   history.forEach((op, id) => {
@@ -63,7 +66,7 @@ export function checkLinearizability(history: KvHistory, options: Linearizabilit
       keys.push(verdict);
       continue;
     }
-    const shrunk = minimize ? minimizeKeyHistory(ops, maxSteps, maxChecks) : { core: ops, minimal: false };
+    const shrunk = minimize ? minimizeKeyHistory(ops, maxSteps, maxChecks, maxMinimizeSteps) : { core: ops, minimal: false };
     keys.push({ ...verdict, explanation: explainKey(key, ops.length, shrunk.core, shrunk.minimal, maxSteps) });
   }
   const linearizable = keys.some((k) => k.linearizable === false)

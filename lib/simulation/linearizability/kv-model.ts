@@ -6,6 +6,12 @@ export type KvState = string | undefined;
 /** The state of a key no operation has touched. */
 export const KV_INITIAL_STATE: KvState = undefined;
 
+/** The outcome of a {@link kvStep} that the model accepts. */
+export interface KvStepResult {
+  /** The state after the operation. */
+  readonly state: KvState;
+}
+
 /**
  * One step of the sequential key-value model: the state after `op`, or `null` when `op`
  * cannot happen in `state` (a `get` that returned something else than `state`).
@@ -17,7 +23,7 @@ export const KV_INITIAL_STATE: KvState = undefined;
  * kvStep('a', { client: 0, kind: 'append', key: 'x', value: 'b', invokedAt: 0, returnedAt: 1, outcome: 'ok' }); // { state: 'ab' }
  * ```
  */
-export function kvStep(state: KvState, op: KvOperation): { readonly state: KvState } | null {
+export function kvStep(state: KvState, op: KvOperation): KvStepResult | null {
   switch (op.kind) {
     case 'put':
       return { state: op.value ?? '' };

@@ -9,6 +9,8 @@ export interface MinimizedHistory {
   readonly minimal: boolean;
   /** How many candidate histories were searched. */
   readonly checks: number;
+  /** The steps of those searches. */
+  readonly steps: number;
 }
 
 /**
@@ -18,16 +20,19 @@ export interface MinimizedHistory {
  * search still answers `false` (an `'unknown'` answer keeps the operations), and repeats the
  * single-operation pass until nothing more goes. A write whose value occurs in the result
  * of a kept read is never dropped, so the core does not turn "a stale value" into "a value
- * nobody wrote". At most `maxChecks` searches, each with `maxSteps`; when the checks run
- * out, the core is returned as it is, with `minimal: false`.
+ * nobody wrote". At most `maxChecks` searches, each with at most `maxSteps` steps and all
+ * together at most `maxTotalSteps`; when either runs out, the core is returned as it is,
+ * with `minimal: false`.
  */
 export function minimizeKeyHistory(
   ops: readonly NormalizedOperation[],
   maxSteps: number,
   maxChecks: number,
+  maxTotalSteps: number = Infinity,
 ): MinimizedHistory {
   let core = ops.slice();
   let checks = 0;
+  let steps = 0;
   const protectedWrite = (o: NormalizedOperation, kept: readonly NormalizedOperation[]): boolean =>
     o.op.kind !== 'get' &&
     kept.some((g) => g.op.kind === 'get' && g.op.result !== undefined && g.op.result.includes(o.op.value ?? ''));
@@ -36,16 +41,18 @@ export function minimizeKeyHistory(
     const dropped = core.slice(from, from + size);
     const kept = core.slice(0, from).concat(core.slice(from + size));
     if (dropped.some((o) => protectedWrite(o, kept))) return false;
-    if (checks >= maxChecks) return 'out';
+    if (checks >= maxChecks || steps >= maxTotalSteps) return 'out';
     checks++;
-    if (searchKey(kept, maxSteps).linearizable !== false) return false;
+    const found = searchKey(kept, Math.min(maxSteps, maxTotalSteps - steps));
+    steps += found.steps;
+    if (found.linearizable !== false) return false;
     core = kept;
     return true;
   };
   for (let size = Math.ceil(core.length / 2); size > 1; size = Math.ceil(size / 2)) {
     for (let from = 0; from < core.length; ) {
       const dropped = tryDrop(from, size);
-      if (dropped === 'out') return { core, minimal: false, checks };
+      if (dropped === 'out') return { core, minimal: false, checks, steps };
       if (!dropped) from += size;
     }
   }
@@ -53,10 +60,10 @@ export function minimizeKeyHistory(
     changed = false;
     for (let from = 0; from < core.length; ) {
       const dropped = tryDrop(from, 1);
-      if (dropped === 'out') return { core, minimal: false, checks };
+      if (dropped === 'out') return { core, minimal: false, checks, steps };
       if (dropped) changed = true;
       else from++;
     }
   }
-  return { core, minimal: true, checks };
+  return { core, minimal: true, checks, steps };
 }

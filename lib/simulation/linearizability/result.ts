@@ -16,6 +16,11 @@ export interface LinearizabilityOptions {
    * minimal. Default 2,000.
    */
   readonly maxMinimizeChecks?: number;
+  /**
+   * The step budget of all the shrinking searches of one failing key together (past it, the
+   * core is small but maybe not minimal). Default 5,000,000.
+   */
+  readonly maxMinimizeSteps?: number;
 }
 
 /**

@@ -42,7 +42,11 @@ export interface KeySearchResult {
  * follows). Those no read can have observed are left out from the start (see
  * {@link withoutUnobservedUnknownWrites}).
  *
- * `maxSteps` bounds the work: past it, the answer is `'unknown'`.
+ * `maxSteps` bounds the work: past it, the answer is `'unknown'`. The search is exponential
+ * in the number of mutually concurrent operations, as Porcupine's: about one step per event
+ * with 5 clients (1,000 operations on 10 keys: about 2,200 steps), 10^3 to 10^6 steps for
+ * 300 operations of 10 clients on one key with long overlaps, and past a million (so
+ * `'unknown'` by default) with 20 or more operations overlapping at all times.
  */
 export function searchKey(history: readonly NormalizedOperation[], maxSteps: number): KeySearchResult {
   const ops = withoutUnobservedUnknownWrites(history);
