@@ -79,3 +79,5 @@ export type { Codec } from './storage/codec';
 export { JSON_CODEC } from './storage/codec';
 export type { FilePersistentStateOptions } from './storage/file-persistent-state';
 export { FilePersistentState } from './storage/file-persistent-state';
+export type { KeyCheckResult, KeyExplanation, KeySearchResult, KvHistory, KvOperation, KvOperationKind, KvState, KvStepResult, LinearizabilityOptions, LinearizabilityResult, MinimizedHistory, NormalizedOperation } from './simulation/linearizability';
+export { DEFAULT_LINEARIZABILITY_MAX_STEPS, DEFAULT_LINEARIZABILITY_MINIMIZE_CHECKS, DEFAULT_LINEARIZABILITY_MINIMIZE_STEPS, KV_INITIAL_STATE, checkLinearizability, explainKey, formatExplanation, formatOperation, formatValue, happensBefore, kvStep, minimizeKeyHistory, normalizeOperation, possibleValuesBefore, searchKey, withoutUnobservedUnknownWrites } from './simulation/linearizability';

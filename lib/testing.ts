@@ -35,3 +35,5 @@ export type { AppliedDigest } from './simulation/observe';
 export { checkAppliedState } from './simulation/observe';
 export { DigestStateMachine } from './simulation/machine';
 export { EMPTY_DIGEST, digestStep } from './simulation/invariants';
+export type { KeyCheckResult, KeyExplanation, KeySearchResult, KvHistory, KvOperation, KvOperationKind, KvState, KvStepResult, LinearizabilityOptions, LinearizabilityResult, MinimizedHistory, NormalizedOperation } from './simulation/linearizability';
+export { DEFAULT_LINEARIZABILITY_MAX_STEPS, DEFAULT_LINEARIZABILITY_MINIMIZE_CHECKS, DEFAULT_LINEARIZABILITY_MINIMIZE_STEPS, KV_INITIAL_STATE, checkLinearizability, explainKey, formatExplanation, formatOperation, formatValue, happensBefore, kvStep, minimizeKeyHistory, normalizeOperation, possibleValuesBefore, searchKey, withoutUnobservedUnknownWrites } from './simulation/linearizability';
