@@ -17,8 +17,19 @@
  * that needs compacted entries gets the leader's snapshot in InstallSnapshot chunks (of
  * `--max-chunk-bytes`, default 16, so a transfer takes a few messages).
  *
+ * With `--pre-vote` a server that times out first polls the others: its polls show as
+ * `PreVote` and their answers as `PreVoteReply` (the network carries them as RequestVote and
+ * its reply; the explorer remembers which replies answer a poll), and the feed says when a
+ * server starts polling. `--check-quorum` makes leaders step down without a majority and
+ * voters refuse candidates while they hear from a leader. `read <server>` asks for a
+ * linearizable read (`--read-mode safe|lease`, lease needs `--check-quorum`); reads not yet
+ * answered are listed under the table; the no-op entry a new leader writes for a read shows
+ * as `3:t2(noop)`. `transfer <to>` hands leadership over through the leader (its `TimeoutNow`
+ * message and the RequestVotes marked `(transfer)` that follow).
+ *
  * ```text
  * npm run explorer -- [--servers N] [--seed S] [--max-log-entries N] [--trailing-log-entries N] [--max-chunk-bytes N]
+ *                     [--pre-vote] [--check-quorum] [--read-mode safe|lease]
  * npx ts-node examples/explorer.ts --help
  * printf 'timeout 0\ndeliver all\npropose x\nquit\n' | npx ts-node examples/explorer.ts
  * ```
@@ -36,11 +47,13 @@ import {
   type LogEntry,
   type Message,
   type ProposeResult,
+  type ReadIndexResult,
   type Reply,
   type Server,
   type ServerId,
   type Snapshot,
   type StateMachine,
+  type TransferResult,
 } from '../lib';
 
 /** Options of {@link createExplorer}. */
@@ -55,6 +68,12 @@ export interface ExplorerOptions {
   readonly trailingLogEntries?: number;
   /** InstallSnapshot data per message. @default 16 (bytes: a transfer takes a few chunks) */
   readonly maxSnapshotChunkBytes?: number;
+  /** Pre-vote: a server polls the others before it raises its term. @default false */
+  readonly preVote?: boolean;
+  /** Check-quorum: leaders without a majority step down, voters that hear from a leader refuse candidates. @default false */
+  readonly checkQuorum?: boolean;
+  /** How a leader confirms a read; `'lease'` needs `checkQuorum` (else a {@link ConfigurationError}). @default 'safe' */
+  readonly readMode?: 'safe' | 'lease';
 }
 
 /** Default of {@link ExplorerOptions.maxSnapshotChunkBytes}: small, so a transfer takes a few chunks you can watch. */
@@ -121,9 +140,24 @@ export const HELP = [
   '  partition <groups>    split the network, e.g. "partition 0,1 2,3,4": messages cross no group',
   '                        boundary (a server named in no group is alone); replaces any partition',
   '  heal                  remove the partition: every server reaches every other again',
+  '  read <server>         ask the server for a linearizable read (readIndex); "read" alone asks the leader.',
+  '                        Prints "ready at index N", "forward to L" or "delay" once answered; until then',
+  '                        the read is listed under the table as pending',
+  '  transfer <to>         hand leadership to server <to> through the current leader (started, or delay)',
+  '  transfer <from> <to>  ask server <from> to hand leadership to <to> (started, forward or delay)',
   '  show                  print the screen again',
   '  help                  this text',
   '  quit                  leave (so does the end of the input)',
+  '',
+  'command-line flags (npm run explorer -- --help for all):',
+  '  --pre-vote            a server that times out first polls the others ("server 2 polls for term 4",',
+  '                        PreVote and PreVoteReply messages) and raises its term only with a majority',
+  '  --check-quorum        a leader that has not heard from a majority for an election timeout steps down;',
+  '                        a server that hears from a leader refuses (pre-)votes, but not RequestVote (transfer)',
+  '  --read-mode safe|lease  how a leader confirms a read: a heartbeat round (safe, the default) or its',
+  '                        lease (needs --check-quorum)',
+  '',
+  'log entries read 3:t2=x (value x, term 2); 3:t2(noop) is the no-op a new leader writes for a read',
 ].join('\n');
 
 /** The largest cluster the explorer makes (the screen has one row per server). */
@@ -175,6 +209,11 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
     ...(options.trailingLogEntries === undefined ? {} : { trailingLogEntries: options.trailingLogEntries }),
     maxSnapshotChunkBytes: options.maxSnapshotChunkBytes ?? DEFAULT_CHUNK_BYTES,
   };
+  const safety = {
+    ...(options.preVote === undefined ? {} : { preVote: options.preVote }),
+    ...(options.checkQuorum === undefined ? {} : { checkQuorum: options.checkQuorum }),
+    ...(options.readMode === undefined ? {} : { readMode: options.readMode }),
+  };
   /** What happened during the current command: server events (`·`) and, for `deliver all`, each delivery (`▸`). */
   let events: string[] = [];
   let done = false;
@@ -211,8 +250,57 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
     persistentState: (id) => new WatchedState(id),
     stateMachine: () => new AppliedValues(),
     ...compaction,
+    ...safety,
   });
   const size = cluster.clusterSize;
+  const network = cluster.network;
+
+  /**
+   * The replies that answer a poll. The network carries a pre-vote answer as an ordinary
+   * `requestVoteReply`, so the explorer notes, when it delivers a `PreVote`, the reply that
+   * the delivery produces.
+   */
+  const pollReplies = new WeakSet<object>();
+  /** Each server's poll under way: its term and the servers it has asked. */
+  const polls = new Map<ServerId, { term: number; asked: Set<ServerId> }>();
+  /**
+   * A server starts polling inside a timer or a timeout and tells no one but the servers it
+   * asks (no event: it stays a follower), so the explorer watches what the servers send, also
+   * what a partition cuts off at once. It wraps the network's `sendMessage`, which the cluster
+   * calls for every request (marked internal: the one hook of the library the explorer uses
+   * that a program should not). A poll asks every other server once, so a PreVote to a
+   * server already asked, or for another term, is a new poll.
+   */
+  const send = network.sendMessage.bind(network);
+  network.sendMessage = (from, to, message, handOver) => {
+    if (message.type === 'requestVote' && message.preVote === true) {
+      const poll = polls.get(from);
+      if (poll === undefined || poll.term !== message.candidateTerm || poll.asked.has(to)) {
+        polls.set(from, { term: message.candidateTerm, asked: new Set([to]) });
+        events.push(`  · server ${from} polls for term ${message.candidateTerm} (pre-vote)`);
+      } else {
+        poll.asked.add(to);
+      }
+    }
+    send(from, to, message, handOver);
+  };
+
+  /** A read asked for and not answered yet. */
+  interface PendingRead {
+    readonly number: number;
+    readonly server: ServerId;
+  }
+  /** Reads not answered yet, by number. */
+  const reads = new Map<number, PendingRead>();
+  let readsAsked = 0;
+  /** Forgets the reads waiting on a server that crashed: its Server object will never answer them. */
+  const loseReads = (id: ServerId): void => {
+    for (const read of [...reads.values()]) {
+      if (read.server !== id) continue;
+      reads.delete(read.number);
+      events.push(`  · read #${read.number} on ${id} is lost: the server crashed before answering`);
+    }
+  };
 
   const watch = (server: Server<string>): void => {
     const id = server.id;
@@ -253,6 +341,29 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
     return found;
   };
 
+  /** One line for a waiting message, telling a pre-vote answer from a vote. */
+  const describe = (message: Message<string> | Reply): string => summarize(message, { poll: pollReplies.has(message) });
+
+  /** Delivers one waiting message; returns whether it was lost on the way. Notes the answer to a poll. */
+  const deliverOne = ({ id, from, to, message }: Waiting): boolean => {
+    const poll = message.type === 'requestVote' && message.preVote === true;
+    const before = poll ? new Set(network.undelivered(from).map((w) => w.id)) : undefined;
+    const dropped = network.droppedCount;
+    network.deliver(to, id);
+    if (before !== undefined) {
+      for (const w of network.undelivered(from)) {
+        if (!before.has(w.id) && w.from === to && w.message.type === 'requestVoteReply') pollReplies.add(w.message);
+      }
+    }
+    return network.droppedCount > dropped;
+  };
+
+  /** A server id for the library to check: its InvalidArgumentError says what is wrong with it. */
+  const anyId = (verb: string, text: string): ServerId => {
+    if (!/^-?\d+$/.test(text)) throw new CommandError(`${verb}: expected a server id (an integer), got "${text}"`);
+    return Number(text);
+  };
+
   /** Runs a verb; returns the lines saying what happened (events are added after them). */
   const run = (verb: string, args: readonly string[], rest: string): string[] => {
     switch (verb) {
@@ -272,16 +383,17 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
       }
       case 'deliver': {
         if (args.length === 1 && args[0] === 'all') return deliverAll();
-        const { id, from, to, message } = messageArg(verb, args);
-        const before = cluster.network.droppedCount;
-        cluster.network.deliver(to, id);
-        const lost = cluster.network.droppedCount > before;
-        return [`${lost ? 'lost' : 'delivered'} ${id} ${from}→${to} ${summarize(message)}`];
+        const found = messageArg(verb, args);
+        const { id, from, to, message } = found;
+        const text = describe(message);
+        const lost = deliverOne(found);
+        return [`${lost ? 'lost' : 'delivered'} ${id} ${from}→${to} ${text}`];
       }
       case 'drop': {
         const { id, from, to, message } = messageArg(verb, args);
+        const text = describe(message);
         cluster.network.drop(to, id);
-        return [`dropped ${id} ${from}→${to} ${summarize(message)}`];
+        return [`dropped ${id} ${from}→${to} ${text}`];
       }
       case 'propose': {
         if (rest === '') throw new CommandError('propose: missing <value>');
@@ -330,6 +442,7 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
         if (!cluster.isRunning(id)) return [`server ${id} is already crashed`];
         const before = cluster.network.droppedCount;
         cluster.crash(id);
+        loseReads(id);
         return [`server ${id} crashed (${plural(cluster.network.droppedCount - before, 'message')} lost)`];
       }
       case 'restart': {
@@ -337,6 +450,7 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
         const wasRunning = cluster.isRunning(id);
         const before = cluster.network.droppedCount;
         cluster.restart(id);
+        loseReads(id);
         const server = cluster.servers[id];
         if (server !== undefined) watch(server);
         const lost = cluster.network.droppedCount - before;
@@ -352,6 +466,48 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
           return [`server ${id} has applied nothing ${before.index === 0 ? 'yet' : `since its snapshot up to ${before.index}:t${before.term}`}: nothing to compact`];
         }
         return [`server ${id} compacted its log: snapshot up to ${after.index}:t${after.term}`];
+      }
+      case 'read': {
+        if (args.length > 1) throw new CommandError(`read: expected only <server>, got "${args.join(' ')}"`);
+        const through = args[0] === undefined ? cluster.leader() : cluster.servers[serverId(verb, args[0])];
+        const asked = args[0] === undefined ? (through === undefined ? 'the leader' : `leader ${through.id}`) : `server ${through?.id}`;
+        if (through !== undefined && !cluster.isRunning(through.id)) return [`server ${through.id} is crashed: nothing happens`];
+        const number = ++readsAsked;
+        const name = through === undefined ? `read #${number} (no leader)` : `read #${number} on ${through.id}`;
+        let answer: string | undefined;
+        let inCall = true;
+        const onDone = (result: ReadIndexResult): void => {
+          if (through !== undefined && !reads.has(number)) return; // lost with a crash
+          reads.delete(number);
+          const text = `${name}: ${formatRead(result, through === undefined ? undefined : cluster.stateMachine(through.id))}`;
+          if (inCall) answer = text;
+          else events.push(`  · ${text}`);
+        };
+        if (through === undefined) {
+          cluster.readIndex(onDone);
+        } else {
+          reads.set(number, { number, server: through.id });
+          through.readIndex(onDone);
+        }
+        inCall = false;
+        if (answer !== undefined) return [answer];
+        const due = through !== undefined && through.nextDeadline() <= cluster.now ? '; its next tick is due now: "advance 0" runs it' : '';
+        return [`${name}: pending (${asked} answers once it has confirmed its leadership and applied the read index${due})`];
+      }
+      case 'transfer': {
+        if (args.length === 0) throw new CommandError('transfer: missing <to> (or <from> <to>)');
+        if (args.length > 2) throw new CommandError(`transfer: expected <to> or <from> <to>, got "${args.join(' ')}"`);
+        if (args.length === 1) {
+          const to = anyId(verb, args[0] as string);
+          const leader = cluster.leader();
+          const result = cluster.transferLeadership(to);
+          return [leader === undefined ? `no leader to transfer from: ${formatTransfer(result)}` : `transfer from leader ${leader.id} to ${to}: ${formatTransfer(result)}`];
+        }
+        const from = anyId(verb, args[0] as string);
+        const to = anyId(verb, args[1] as string);
+        if (!cluster.isRunning(from)) return [`server ${from} is crashed: nothing happens`];
+        const result = (cluster.servers[from] as Server<string>).transferLeadership(to);
+        return [`transfer asked of server ${from} to ${to}: ${formatTransfer(result)}`];
       }
       case 'show':
         noArgs(verb, args);
@@ -373,10 +529,8 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
         }
         // Delivering one message never removes another, but be safe if it ever does.
         if (!cluster.network.undelivered(to).some((w) => w.id === id)) continue;
-        events.push(`  ▸ ${id} ${from}→${to} ${summarize(message)}`);
-        const before = cluster.network.droppedCount;
-        cluster.network.deliver(to, id);
-        if (cluster.network.droppedCount > before) lost++;
+        events.push(`  ▸ ${id} ${from}→${to} ${describe(message)}`);
+        if (deliverOne({ id, from, to, message })) lost++;
         else delivered++;
       }
     }
@@ -422,7 +576,13 @@ export function createExplorer(options: ExplorerOptions = {}): Explorer {
     } else {
       lines.push(`${plural(messages.length, 'message')} waiting:`);
       const width = Math.max(...messages.map((m) => String(m.id).length));
-      for (const { id, from, to, message } of messages) lines.push(`  ${String(id).padStart(width)}  ${from}→${to}  ${summarize(message)}`);
+      for (const { id, from, to, message } of messages) lines.push(`  ${String(id).padStart(width)}  ${from}→${to}  ${describe(message)}`);
+    }
+    if (reads.size > 0) {
+      // A leader sends the heartbeat round that confirms its reads at its next tick: say when that is due.
+      const due = [...new Set([...reads.values()].map((read) => read.server))].filter((id) => cluster.isRunning(id) && (cluster.servers[id] as Server<string>).nextDeadline() <= cluster.now);
+      const hint = due.map((id) => `server ${id} has a tick due now: "advance 0" runs it`).join('; ');
+      lines.push(`pending reads: ${[...reads.values()].map((read) => `#${read.number} on ${read.server}`).join(', ')}${hint === '' ? '' : ` (${hint})`}`);
     }
     return lines.join('\n');
   };
@@ -478,12 +638,18 @@ function noArgs(verb: string, args: readonly string[]): void {
   if (args.length > 0) throw new CommandError(`${verb}: takes no argument, got "${args.join(' ')}"`);
 }
 
-/** One line for a request or a reply, e.g. `AppendEntries t2 prev=(2,t1) entries=[3:t2=c] commit=2`. */
-export function summarize(message: Message<string> | Reply): string {
+/**
+ * One line for a request or a reply, e.g. `AppendEntries t2 prev=(2,t1) entries=[3:t2=c] commit=2`.
+ * A RequestVote that is a poll reads `PreVote t5 last=(3,t2)`, one a leadership transfer
+ * caused ends with `(transfer)`. A reply does not say what it answers: with `poll: true` a
+ * `requestVoteReply` reads `PreVoteReply granted t4` (the voter's term).
+ */
+export function summarize(message: Message<string> | Reply, context: { readonly poll?: boolean } = {}): string {
   switch (message.type) {
     case 'requestVote': {
       const last = message.candidateLastLogEntry;
-      return `RequestVote t${message.candidateTerm} last=(${last.index},t${last.term})`;
+      const text = `${message.preVote === true ? 'PreVote' : 'RequestVote'} t${message.candidateTerm} last=(${last.index},t${last.term})`;
+      return message.leadershipTransfer === true ? `${text} (transfer)` : text;
     }
     case 'appendEntries': {
       const prev = message.prevLogEntry;
@@ -491,7 +657,7 @@ export function summarize(message: Message<string> | Reply): string {
       return `AppendEntries t${message.leaderTerm} prev=(${prev.index},t${prev.term}) entries=${entries} commit=${message.leaderCommitIndex}`;
     }
     case 'requestVoteReply':
-      return `RequestVoteReply ${message.reply.voteGranted ? 'granted' : 'refused'} t${message.reply.voterTerm}`;
+      return `${context.poll === true ? 'PreVoteReply' : 'RequestVoteReply'} ${message.reply.voteGranted ? 'granted' : 'refused'} t${message.reply.voterTerm}`;
     case 'appendEntriesReply': {
       const { success, matchIndex, followerTerm } = message.reply;
       return `AppendEntriesReply ${success ? `ok match=${matchIndex}` : `rejected hint=${matchIndex}`} t${followerTerm}`;
@@ -511,9 +677,12 @@ export function summarize(message: Message<string> | Reply): string {
   }
 }
 
-/** Entries as `1:t1=a 2:t1=b`; more than `shown` become the first two, `…(n more)`, and the last ones. */
+/**
+ * Entries as `1:t1=a 2:t1=b`, a no-op as `3:t2(noop)`; more than `shown` become the first two,
+ * `…(n more)`, and the last ones.
+ */
 function formatEntries(entries: readonly LogEntry<string>[], shown: number): string {
-  const one = (e: LogEntry<string>): string => `${e.index}:t${e.term}=${formatValue(e.data)}`;
+  const one = (e: LogEntry<string>): string => (e.kind === 'noop' ? `${e.index}:t${e.term}(noop)` : `${e.index}:t${e.term}=${formatValue(e.data)}`);
   if (entries.length <= shown) return entries.map(one).join(' ');
   const head = entries.slice(0, 2).map(one);
   const tail = entries.slice(entries.length - (shown - 2)).map(one);
@@ -535,6 +704,19 @@ function formatPropose(result: ProposeResult): string {
     case 'delay':
       return 'delay';
   }
+}
+
+function formatTransfer(result: TransferResult): string {
+  return result.type === 'started' ? 'started' : formatPropose(result);
+}
+
+/** A read's answer; `ready` with what the server's state machine holds then. */
+function formatRead(result: ReadIndexResult, machine: StateMachine<string> | undefined): string {
+  if (result.type !== 'ready') return formatPropose(result);
+  const values = machine instanceof AppliedValues ? machine.values : undefined;
+  if (values === undefined) return `ready at index ${result.index}`;
+  const shown = values.length <= LOG_SHOWN ? values.map(formatValue) : ['…', ...values.slice(values.length - LOG_SHOWN).map(formatValue)];
+  return `ready at index ${result.index} (applied: ${values.length === 0 ? 'nothing' : shown.join(' ')})`;
 }
 
 /** Groups as `{0,1} {2,3,4}`, then the servers alone, e.g. `{0,1} {2} (alone: 3, 4)`. */
@@ -574,6 +756,12 @@ export interface CommandLine {
   readonly trailingLogEntries?: number;
   /** `--max-chunk-bytes N`, when given. */
   readonly maxSnapshotChunkBytes?: number;
+  /** `--pre-vote`, when given. */
+  readonly preVote?: boolean;
+  /** `--check-quorum`, when given. */
+  readonly checkQuorum?: boolean;
+  /** `--read-mode safe|lease`, when given. */
+  readonly readMode?: 'safe' | 'lease';
   /** `--help` or `-h`: print {@link USAGE} and exit. */
   readonly help: boolean;
 }
@@ -581,6 +769,7 @@ export interface CommandLine {
 /** What `--help` prints. */
 export const USAGE = [
   'usage: npm run explorer -- [--servers N] [--seed S] [--max-log-entries N] [--trailing-log-entries N] [--max-chunk-bytes N]',
+  '                           [--pre-vote] [--check-quorum] [--read-mode safe|lease]',
   '       npx ts-node examples/explorer.ts [options]',
   '',
   'An interactive Raft cluster in manual delivery: nothing moves unless you say so. Type',
@@ -593,12 +782,18 @@ export const USAGE = [
   '                            (default: only when told, with the compact command)',
   '  --trailing-log-entries N  entries kept before a snapshot\'s end (default: a tenth of --max-log-entries)',
   `  --max-chunk-bytes N       InstallSnapshot bytes per message (default ${DEFAULT_CHUNK_BYTES})`,
+  '  --pre-vote                a server that times out polls the others before it raises its term',
+  '  --check-quorum            leaders without a majority step down; servers that hear from a leader refuse votes',
+  '  --read-mode safe|lease    how a leader confirms a read: a heartbeat round (safe, default) or its lease',
+  '                            (lease needs --check-quorum)',
   '  -h, --help    print this help and exit',
 ].join('\n');
 
 /**
- * Parses `--servers N`, `--seed S` (also `--servers=N`) and `--help` with `node:util`'s
- * `parseArgs`.
+ * Parses `--servers N`, `--seed S` (also `--servers=N`), the compaction bounds, the flags
+ * `--pre-vote` and `--check-quorum`, `--read-mode safe|lease` and `--help` with `node:util`'s
+ * `parseArgs`. A combination the cluster refuses (lease reads without `--check-quorum`)
+ * passes here: {@link createExplorer} throws the library's ConfigurationError for it.
  * @throws {@link Error} with a message for the user (naming the option, ending with a hint
  * to `--help`) when an option is unknown, has no value or a bad one.
  */
@@ -611,6 +806,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       'max-log-entries': { type: 'string' },
       'trailing-log-entries': { type: 'string' },
       'max-chunk-bytes': { type: 'string' },
+      'pre-vote': { type: 'boolean' },
+      'check-quorum': { type: 'boolean' },
+      'read-mode': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: false,
@@ -618,14 +816,29 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     tokens: true,
   });
   const refuse = (message: string): Error => new Error(`${message}\nrun with --help for usage`);
-  const values: { servers: number; seed: number; help: boolean; maxLogEntries?: number; trailingLogEntries?: number; maxSnapshotChunkBytes?: number } = { servers: 3, seed: 1, help: false };
+  const values: {
+    servers: number;
+    seed: number;
+    help: boolean;
+    maxLogEntries?: number;
+    trailingLogEntries?: number;
+    maxSnapshotChunkBytes?: number;
+    preVote?: boolean;
+    checkQuorum?: boolean;
+    readMode?: 'safe' | 'lease';
+  } = { servers: 3, seed: 1, help: false };
   const bounds = { 'max-log-entries': 'maxLogEntries', 'trailing-log-entries': 'trailingLogEntries', 'max-chunk-bytes': 'maxSnapshotChunkBytes' } as const;
   for (const token of tokens) {
     if (token.kind === 'positional') throw refuse(`unexpected argument "${token.value}"`);
     if (token.kind !== 'option') continue;
-    if (token.name === 'help') {
+    if (token.name === 'help' || token.name === 'pre-vote' || token.name === 'check-quorum') {
       if (token.value !== undefined) throw refuse(`${token.rawName} takes no value`);
-      values.help = true;
+      values[token.name === 'help' ? 'help' : token.name === 'pre-vote' ? 'preVote' : 'checkQuorum'] = true;
+      continue;
+    }
+    if (token.name === 'read-mode') {
+      if (token.value !== 'safe' && token.value !== 'lease') throw refuse(`--read-mode expects safe or lease, got ${token.value === undefined ? 'nothing' : `"${token.value}"`}`);
+      values.readMode = token.value;
       continue;
     }
     if (token.name !== 'servers' && token.name !== 'seed' && !Object.prototype.hasOwnProperty.call(bounds, token.name)) throw refuse(`unknown option "${token.rawName}"`);
@@ -654,8 +867,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
  */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   let explorer: Explorer;
+  let options: CommandLine;
   try {
-    const options = parseCommandLine(argv);
+    options = parseCommandLine(argv);
     if (options.help) {
       process.stdout.write(`${USAGE}\n`);
       return;
@@ -670,7 +884,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const out = (text: string): void => {
     if (text !== '') process.stdout.write(`${text}\n`);
   };
-  out(`Raft explorer: ${explorer.cluster.clusterSize} servers, manual delivery. Type help for the commands.`);
+  const features = [options.preVote === true ? 'pre-vote' : '', options.checkQuorum === true ? 'check-quorum' : '', options.readMode === undefined ? '' : `${options.readMode} reads`].filter((f) => f !== '');
+  out(`Raft explorer: ${explorer.cluster.clusterSize} servers, manual delivery${features.map((f) => `, ${f}`).join('')}. Type help for the commands.`);
   out(explorer.screen());
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: interactive, prompt: '> ' });
   if (interactive) rl.prompt();

@@ -1,4 +1,5 @@
 import { AppliedValues, createExplorer, HELP, main, parseCommandLine, summarize, USAGE, type Explorer } from '../../examples/explorer';
+import { ConfigurationError } from '../../lib';
 
 /** One server's row of the screen. */
 interface Row {
@@ -403,6 +404,271 @@ describe('examples/explorer', () => {
       expect(() => parseCommandLine(['--max-chunk-bytes', 'x'])).toThrow(/^--max-chunk-bytes expects an integer, got "x"/);
       expect(parseCommandLine(['--trailing-log-entries', '0'])).toMatchObject({ trailingLogEntries: 0 });
       expect(USAGE).toMatch(/--max-log-entries N[\s\S]*--trailing-log-entries N[\s\S]*--max-chunk-bytes N/);
+    });
+  });
+
+  describe('pre-vote, check-quorum, reads and leadership transfer', () => {
+    const firstLine = (output: string): string => output.split('\n')[0] ?? '';
+    const texts = (output: string): string[] => waiting(output).map((m) => m.text);
+
+    /** Elects server 0 in term 1 (with or without a poll first) and delivers everything. */
+    function elected(target: Explorer): string {
+      target.execute('timeout 0');
+      const out = target.execute('deliver all');
+      expect(rows(out).map((r) => r.leader)).toEqual(['0', '0', '0']);
+      return out;
+    }
+
+    it('parses --pre-vote, --check-quorum and --read-mode, and refuses bad values', () => {
+      expect(parseCommandLine(['--pre-vote', '--check-quorum', '--read-mode', 'lease'])).toEqual({
+        servers: 3,
+        seed: 1,
+        help: false,
+        preVote: true,
+        checkQuorum: true,
+        readMode: 'lease',
+      });
+      expect(parseCommandLine(['--read-mode=safe', '--servers', '5'])).toEqual({ servers: 5, seed: 1, help: false, readMode: 'safe' });
+      const refused: [string[], RegExp][] = [
+        [['--read-mode', 'fast'], /^--read-mode expects safe or lease, got "fast"\nrun with --help for usage$/],
+        [['--read-mode'], /^--read-mode expects safe or lease, got nothing/],
+        [['--pre-vote=yes'], /^--pre-vote takes no value/],
+        [['--check-quorum=1'], /^--check-quorum takes no value/],
+        [['--prevote'], /^unknown option "--prevote"/],
+      ];
+      for (const [argv, message] of refused) expect(() => parseCommandLine(argv)).toThrow(message);
+      expect(USAGE).toMatch(/--pre-vote[\s\S]*--check-quorum[\s\S]*--read-mode safe\|lease/);
+    });
+
+    it('main refuses lease reads without --check-quorum with the ConfigurationError message and exit code 2', async () => {
+      let expected = '';
+      try {
+        createExplorer({ readMode: 'lease' });
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigurationError);
+        expected = (error as Error).message;
+      }
+      expect(expected).toMatch(/readMode/);
+      const written = { out: '', err: '' };
+      const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((written.out += String(chunk)), true));
+      const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((written.err += String(chunk)), true));
+      const exitCode = process.exitCode;
+      try {
+        await main(['--read-mode', 'lease']);
+        expect(written.err).toBe(`${expected}\n`);
+        expect(written.out).toBe('');
+        expect(process.exitCode).toBe(2);
+      } finally {
+        out.mockRestore();
+        err.mockRestore();
+        process.exitCode = exitCode;
+      }
+      // With check-quorum, lease reads are fine.
+      expect(() => createExplorer({ checkQuorum: true, readMode: 'lease' })).not.toThrow();
+    });
+
+    it('shows a poll apart from an election: PreVote, PreVoteReply, and the feed line when a server starts polling', () => {
+      const polling = createExplorer({ servers: 3, seed: 1, preVote: true });
+      let out = polling.execute('timeout 0');
+      expect(out).toMatch(/^ {2}· server 0 polls for term 1 \(pre-vote\)$/m);
+      expect(out).not.toMatch(/starts an election/);
+      expect(row(out, 0)).toMatchObject({ role: 'follower', term: '0', votedFor: '-' });
+      expect(texts(out)).toEqual(['0→1 PreVote t1 last=(0,t0)', '0→2 PreVote t1 last=(0,t0)']);
+
+      // Delivering a poll, one by one: the answer shows as PreVoteReply with the voter's term; nobody changed term or vote.
+      out = polling.execute('deliver 1');
+      expect(firstLine(out)).toBe('delivered 1 0→1 PreVote t1 last=(0,t0)');
+      expect(row(out, 1)).toMatchObject({ term: '0', votedFor: '-' });
+      const reply = waiting(out).find((m) => m.text.startsWith('1→0'));
+      expect(reply?.text).toBe('1→0 PreVoteReply granted t0');
+
+      // A majority of yes: now the real election, with RequestVote and RequestVoteReply.
+      out = polling.execute(`deliver ${reply?.id}`);
+      expect(firstLine(out)).toBe(`delivered ${reply?.id} 1→0 PreVoteReply granted t0`);
+      expect(out).toMatch(/server 0 starts an election for term 1 and votes for itself/);
+      expect(texts(out)).toEqual(['0→2 PreVote t1 last=(0,t0)', '0→1 RequestVote t1 last=(0,t0)', '0→2 RequestVote t1 last=(0,t0)']);
+      out = polling.execute('deliver all');
+      expect(out).toMatch(/▸ \d+ 2→0 PreVoteReply granted t0$/m);
+      expect(out).toMatch(/▸ \d+ 1→0 RequestVoteReply granted t1$/m);
+      expect(out).toMatch(/server 0 becomes leader in term 1/);
+
+      // A server that hears from its leader refuses a poll; the refusal, dropped, is still named as a poll's answer.
+      out = polling.execute('timeout 2');
+      expect(out).toMatch(/server 2 polls for term 2 \(pre-vote\)/);
+      const asked = waiting(out).find((m) => m.text === '2→1 PreVote t2 last=(0,t0)');
+      expect(asked).toBeDefined();
+      out = polling.execute(`deliver ${asked?.id}`);
+      const refused = waiting(out).find((m) => m.text.startsWith('1→2'));
+      expect(refused?.text).toBe('1→2 PreVoteReply refused t1');
+      expect(firstLine(polling.execute(`drop ${refused?.id}`))).toBe(`dropped ${refused?.id} 1→2 PreVoteReply refused t1`);
+      expect(rows(polling.screen()).map((r) => r.term)).toEqual(['1', '1', '1']);
+    });
+
+    it('a server cut off by a partition polls again and again without raising its term; after healing the leader stays', () => {
+      const guarded = createExplorer({ servers: 3, seed: 1, preVote: true, checkQuorum: true });
+      elected(guarded);
+      guarded.execute('partition 0,1 2');
+      let out = guarded.execute('timeout 2');
+      // Its polls are lost at once, but the feed still says it polls.
+      expect(out).toMatch(/^ {2}· server 2 polls for term 2 \(pre-vote\)$/m);
+      expect(out).toMatch(/· 2 messages lost: the partition cuts them off/);
+      out = guarded.execute('timeout 2');
+      expect(out.match(/server 2 polls for term 2 \(pre-vote\)/g)).toHaveLength(1); // one line per poll
+      expect(row(out, 2)).toMatchObject({ role: 'follower', term: '1', leader: '-' });
+      guarded.execute('heal');
+      // Back in touch: the others hear from leader 0 and refuse the poll.
+      guarded.execute('heartbeat 0');
+      guarded.execute('deliver all');
+      out = guarded.execute('timeout 2');
+      expect(out).toMatch(/server 2 polls for term 2 \(pre-vote\)/);
+      out = guarded.execute('deliver all');
+      expect(out).toMatch(/▸ \d+ 0→2 PreVoteReply refused t1$/m);
+      expect(out).toMatch(/▸ \d+ 1→2 PreVoteReply refused t1$/m);
+      expect(rows(out).map((r) => [r.role, r.term])).toEqual([
+        ['leader', '1'],
+        ['follower', '1'],
+        ['follower', '1'],
+      ]);
+    });
+
+    it('summarizes polls, their answers and RequestVotes of a leadership transfer', () => {
+      const request = { type: 'requestVote', candidateTerm: 5, candidateId: 2, candidateLastLogEntry: { index: 3, term: 2 }, replyChannel: () => undefined } as const;
+      expect(summarize({ ...request, preVote: true })).toBe('PreVote t5 last=(3,t2)');
+      expect(summarize({ ...request, leadershipTransfer: true })).toBe('RequestVote t5 last=(3,t2) (transfer)');
+      expect(summarize(request)).toBe('RequestVote t5 last=(3,t2)');
+      const reply = { type: 'requestVoteReply', reply: { voter: 1, voterTerm: 4, voteGranted: true } } as const;
+      expect(summarize(reply, { poll: true })).toBe('PreVoteReply granted t4');
+      expect(summarize({ ...reply, reply: { ...reply.reply, voteGranted: false } }, { poll: true })).toBe('PreVoteReply refused t4');
+      expect(summarize(reply)).toBe('RequestVoteReply granted t4');
+      expect(summarize({ type: 'timeoutNow', leaderTerm: 3, leaderId: 0, replyChannel: () => undefined })).toBe('TimeoutNow t3 from 0');
+      expect(summarize({ type: 'timeoutNowReply', reply: { follower: 2, followerTerm: 4 } })).toBe('TimeoutNowReply t4');
+    });
+
+    it('read <server>: a new leader writes a no-op, the read waits for it and is answered in the feed', () => {
+      elected(explorer);
+      let out = explorer.execute('read 0');
+      expect(firstLine(out)).toMatch(/^read #1 on 0: pending \(server 0 answers once it has confirmed its leadership and applied the read index/);
+      expect(row(out, 0).log).toBe('1:t1(noop)');
+      expect(texts(out)).toEqual(['0→1 AppendEntries t1 prev=(0,t0) entries=[1:t1(noop)] commit=0', '0→2 AppendEntries t1 prev=(0,t0) entries=[1:t1(noop)] commit=0']);
+      expect(out).toMatch(/^pending reads: #1 on 0 \(server 0 has a tick due now: "advance 0" runs it\)$/m);
+
+      // The no-op commits; in safe mode the read then waits for a heartbeat round, which goes out at the leader's next tick.
+      out = explorer.execute('deliver all');
+      expect(row(out, 0).commit).toBe('1');
+      expect(out).toMatch(/^pending reads: #1 on 0 \(server 0 has a tick due now: "advance 0" runs it\)$/m);
+      explorer.execute('advance 0');
+      out = explorer.execute('deliver all');
+      expect(out).toMatch(/^ {2}· read #1 on 0: ready at index 1 \(applied: nothing\)$/m);
+      expect(out).not.toMatch(/pending reads/);
+      expect(out).not.toMatch(/commits 1:t1/); // the no-op is never shown as committed
+      explorer.execute('heartbeat 0');
+      out = explorer.execute('deliver all');
+      expect(rows(out).map((r) => [r.commit, r.log])).toEqual([
+        ['1', '1:t1(noop)'],
+        ['1', '1:t1(noop)'],
+        ['1', '1:t1(noop)'],
+      ]);
+
+      // Next read: the term has a commit of its own, so a heartbeat round confirms it, at the leader's next tick.
+      explorer.execute('propose a');
+      explorer.execute('deliver all');
+      out = explorer.execute('read 0');
+      expect(firstLine(out)).toMatch(/^read #2 on 0: pending \(.*its next tick is due now: "advance 0" runs it\)$/);
+      out = explorer.execute('advance 0');
+      expect(texts(out)).toEqual(expect.arrayContaining(['0→1 AppendEntries t1 prev=(2,t1) entries=[] commit=2']));
+      out = explorer.execute('deliver all');
+      expect(out).toMatch(/^ {2}· read #2 on 0: ready at index 2 \(applied: a\)$/m);
+
+      // A follower says where the leader is; with no leader, "read" alone says delay.
+      expect(firstLine(explorer.execute('read 1'))).toBe('read #3 on 1: forward to 0');
+      expect(firstLine(explorer.execute('read'))).toMatch(/^read #4 on 0: pending/);
+      explorer.execute('crash 0');
+      expect(firstLine(explorer.execute('read'))).toBe('read #5 (no leader): delay');
+      expect(firstLine(explorer.execute('read 0'))).toBe('server 0 is crashed: nothing happens');
+      expect(firstLine(explorer.execute('read 2'))).toBe('read #6 on 2: forward to 0');
+      expect(explorer.execute('read 3')).toBe('error: read: server 3 is out of range: the servers are 0..2');
+      expect(explorer.execute('read 0 1')).toBe('error: read: expected only <server>, got "0 1"');
+    });
+
+    it('a pending read is answered delay or forward when its leader is deposed, and lost when it crashes', () => {
+      elected(explorer);
+      explorer.execute('propose a');
+      explorer.execute('deliver all');
+      expect(explorer.execute('read 0')).toMatch(/^pending reads: #1 on 0/m);
+      explorer.execute('timeout 1');
+      let out = explorer.execute('deliver all');
+      expect(out).toMatch(/server 1 becomes leader in term 2/);
+      expect(out).toMatch(/^ {2}· read #1 on 0: (delay|forward to 1)$/m);
+      expect(out).not.toMatch(/pending reads/);
+
+      out = explorer.execute('read 1');
+      expect(row(out, 1).log).toBe('1:t1=a 2:t2(noop)');
+      expect(out).toMatch(/^pending reads: #2 on 1\b/m);
+      out = explorer.execute('crash 1');
+      expect(out).toMatch(/^ {2}· read #2 on 1 is lost: the server crashed before answering$/m);
+      expect(out).not.toMatch(/pending reads/);
+    });
+
+    it('lease reads are answered at once while the leader holds its lease', () => {
+      const lease = createExplorer({ servers: 3, seed: 1, checkQuorum: true, readMode: 'lease' });
+      elected(lease);
+      lease.execute('propose a');
+      lease.execute('deliver all');
+      const out = lease.execute('read 0');
+      expect(firstLine(out)).toBe('read #1 on 0: ready at index 1 (applied: a)');
+      expect(out).not.toMatch(/pending reads/);
+      expect(texts(out)).toEqual([]);
+    });
+
+    it('transfer <to> goes through the leader: TimeoutNow, RequestVotes marked (transfer), a new leader', () => {
+      elected(explorer);
+      let out = explorer.execute('transfer 2');
+      expect(firstLine(out)).toBe('transfer from leader 0 to 2: started');
+      expect(texts(out)).toEqual(['0→2 TimeoutNow t1 from 0']);
+      expect(firstLine(explorer.execute('propose x'))).toBe('proposed x to leader 0: delay');
+      out = explorer.execute('deliver all');
+      expect(out).toMatch(/▸ \d+ 2→0 RequestVote t2 last=\(0,t0\) \(transfer\)$/m);
+      expect(out).toMatch(/▸ \d+ 2→0 TimeoutNowReply t2$/m);
+      expect(out).toMatch(/server 2 becomes leader in term 2/);
+      expect(rows(out).map((r) => r.leader)).toEqual(['2', '2', '2']);
+
+      // transfer <from> <to>: a follower answers where the leader is.
+      expect(firstLine(explorer.execute('transfer 1 0'))).toBe('transfer asked of server 1 to 0: forward to 2');
+      expect(firstLine(explorer.execute('transfer 2 1'))).toBe('transfer asked of server 2 to 1: started');
+    });
+
+    it('transfer refuses bad ids with the library\'s message and changes nothing; without a leader it says delay', () => {
+      expect(firstLine(explorer.execute('transfer 1'))).toBe('no leader to transfer from: delay');
+      elected(explorer);
+      const before = explorer.screen();
+      const bad: [string, string][] = [
+        ['transfer 7', 'error: transfer: Expected a server id in [0, 3), got 7'],
+        ['transfer -1', 'error: transfer: Expected a server id in [0, 3), got -1'],
+        ['transfer 0', 'error: transfer: transferLeadership: server 0 is the leader already'],
+        ['transfer 9 1', 'error: transfer: Expected a server id in [0, 3), got 9'],
+        ['transfer 0 5', 'error: transfer: transferLeadership expects a server id in [0, 3), got 5'],
+        ['transfer 0 0', 'error: transfer: transferLeadership: server 0 is the leader already'],
+        ['transfer', 'error: transfer: missing <to> (or <from> <to>)'],
+        ['transfer 0 1 2', 'error: transfer: expected <to> or <from> <to>, got "0 1 2"'],
+        ['transfer x', 'error: transfer: expected a server id (an integer), got "x"'],
+      ];
+      for (const [command, expected] of bad) {
+        expect({ command, out: explorer.execute(command) }).toEqual({ command, out: expected });
+        expect(explorer.screen()).toBe(before);
+      }
+      explorer.execute('crash 1');
+      expect(firstLine(explorer.execute('transfer 1 2'))).toBe('server 1 is crashed: nothing happens');
+    });
+
+    it('help lists read, transfer and the new flags', () => {
+      expect(HELP).toMatch(/^ {2}read <server> /m);
+      expect(HELP).toMatch(/^ {2}transfer <to> /m);
+      expect(HELP).toMatch(/^ {2}transfer <from> <to> /m);
+      expect(HELP).toMatch(/^ {2}--pre-vote /m);
+      expect(HELP).toMatch(/^ {2}--check-quorum /m);
+      expect(HELP).toMatch(/^ {2}--read-mode safe\|lease /m);
+      expect(HELP).toMatch(/3:t2\(noop\)/);
+      expect(explorer.execute('help')).toBe(HELP);
     });
   });
 });
