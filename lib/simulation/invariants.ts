@@ -13,7 +13,8 @@ export type InvariantName =
   | 'stateMachineMatchesLog'
   | 'appliedNeverBackwards'
   | 'noException'
-  | 'liveness';
+  | 'liveness'
+  | 'linearizable';
 
 /** A broken invariant: which one, and what was seen. */
 export interface Violation {
@@ -51,6 +52,9 @@ export interface LogReader<T> {
    */
   readonly snapshot?: LogPosition;
 }
+
+/** The key the checker gives a no-op entry (`kind: 'noop'`), which has no data: no proposal's key can be it. */
+export const NOOP_KEY = '\u0000noop';
 
 /** The digest of an empty state machine (nothing applied). */
 export const EMPTY_DIGEST = 0x811c9dc5;
@@ -136,7 +140,8 @@ export class SafetyChecker<T> {
   readonly #key: (data: T) => string;
   readonly #leaders = new Map<Term, ServerId>();
   readonly #created = new Map<string, { readonly key: string; readonly previousTerm: Term; readonly server: ServerId }>();
-  readonly #committed: { term: Term; key: string }[] = [];
+  /** Committed entries by index; `term` is `undefined` for a no-op inferred from a gap whose entry was compacted before it was seen. */
+  readonly #committed: { term: Term | undefined; key: string }[] = [];
   readonly #nextCommit = new WeakMap<object, LogIndex>();
   readonly #commitIndex = new WeakMap<object, LogIndex>();
   readonly #durableCommit: LogIndex[] = [];
@@ -149,6 +154,11 @@ export class SafetyChecker<T> {
   readonly #startSnapshot: LogIndex[] = [];
   #stores: DurableStores<T> | undefined;
   #violation: Violation | undefined;
+
+  /** The key of an entry: its data's, or {@link NOOP_KEY} for a no-op (whose data is undefined). */
+  #entryKey(entry: LogEntry<T>): string {
+    return entry.kind === 'noop' ? NOOP_KEY : this.#key(entry.data);
+  }
 
   /** @param key - how to compare entry data; by default its JSON text. */
   constructor(key: (data: T) => string = (data) => JSON.stringify(data) ?? 'undefined') {
@@ -193,7 +203,8 @@ export class SafetyChecker<T> {
     }
     this.#leaders.set(term, server);
     for (let index = 1; index <= this.#committed.length; index++) {
-      const committed = this.#committed[index - 1] as { term: Term; key: string };
+      const committed = this.#committed[index - 1] as { term: Term | undefined; key: string };
+      if (committed.term === undefined) continue; // a no-op seen only as a gap
       if (compactedIn(log, index)) continue; // covered by the snapshot; its last entry is checked by term
       if (log.entry(index) === undefined && log.snapshot?.index === index) {
         if (log.snapshot.term === committed.term) continue;
@@ -201,10 +212,10 @@ export class SafetyChecker<T> {
         return;
       }
       const entry = log.entry(index);
-      if (entry === undefined || entry.term !== committed.term || this.#key(entry.data) !== committed.key) {
+      if (entry === undefined || entry.term !== committed.term || this.#entryKey(entry) !== committed.key) {
         this.report(
           'leaderCompleteness',
-          `server ${server}, leader of term ${term}, lacks committed entry ${index} (term ${committed.term}, ${committed.key}); it has ${entry === undefined ? 'nothing' : `term ${entry.term}, ${this.#key(entry.data)}`} there`,
+          `server ${server}, leader of term ${term}, lacks committed entry ${index} (term ${committed.term}, ${committed.key}); it has ${entry === undefined ? 'nothing' : `term ${entry.term}, ${this.#entryKey(entry)}`} there`,
         );
         return;
       }
@@ -214,7 +225,7 @@ export class SafetyChecker<T> {
   /** Server `server`'s store now holds `entry`, right after an entry of `previousTerm` (0 at index 1). */
   entryStored(server: ServerId, entry: LogEntry<T>, previousTerm: Term): void {
     const id = `${entry.index}:${entry.term}`;
-    const key = this.#key(entry.data);
+    const key = this.#entryKey(entry);
     const first = this.#created.get(id);
     if (first === undefined) {
       this.#created.set(id, { key, previousTerm, server });
@@ -234,7 +245,11 @@ export class SafetyChecker<T> {
     }
   }
 
-  /** The Server object `serverObject` (server `server`) emitted these entries as committed. */
+  /**
+   * The Server object `serverObject` (server `server`) emitted these entries as committed.
+   * No-op entries (`kind: 'noop'`) may be among them; the `committed` event skips them, so
+   * call {@link SafetyChecker.noopsApplied} first for the indices before the batch.
+   */
   entriesCommitted(serverObject: object, server: ServerId, entries: readonly LogEntry<T>[]): void {
     let expected = this.#nextCommit.get(serverObject) ?? 1;
     for (const entry of entries) {
@@ -243,23 +258,56 @@ export class SafetyChecker<T> {
         return;
       }
       expected++;
-      const key = this.#key(entry.data);
-      const known = this.#committed[entry.index - 1];
-      if (known === undefined) {
-        this.#committed.push({ term: entry.term, key });
-        this.#digests.push(digestStep(this.#digests[entry.index - 1] as number, entry.index, entry.term, key));
-        if (!this.#heldByMajority(entry, key, server)) return;
-      } else if (known.term !== entry.term || known.key !== key) {
-        this.report(
-          'stateMachineSafety',
-          `index ${entry.index} committed as term ${known.term}, ${known.key} and as term ${entry.term}, ${key} (server ${server})`,
-        );
-        return;
-      }
+      if (!this.#commitOne(server, entry.index, entry.term, this.#entryKey(entry), entry)) return;
     }
     this.#nextCommit.set(serverObject, expected);
     this.#durableCommit[server] = Math.max(this.#durableCommit[server] ?? 0, expected - 1);
     this.#maxApplied[server] = Math.max(this.#maxApplied[server] ?? 0, expected - 1);
+  }
+
+  /**
+   * The Server object `serverObject` (server `server`) has applied every index up to
+   * `through`, but its `committed` event, which skips no-ops, did not show those after the
+   * last one it reported: each of them must be a no-op. `entryAt` reads the server's log
+   * (an entry already compacted away reads `undefined` and counts as a no-op of unknown
+   * term: the event skipped it). A non-no-op entry there is a `stateMachineSafety`
+   * violation (an entry applied without being reported).
+   */
+  noopsApplied(serverObject: object, server: ServerId, through: LogIndex, entryAt: (index: LogIndex) => LogEntry<T> | undefined): void {
+    let expected = this.#nextCommit.get(serverObject) ?? 1;
+    if (through < expected) return;
+    for (; expected <= through; expected++) {
+      const entry = entryAt(expected);
+      if (entry !== undefined && entry.kind !== 'noop') {
+        this.report('stateMachineSafety', `server ${server} applied index ${expected} (term ${entry.term}, ${this.#entryKey(entry)}) without reporting it as committed`);
+        return;
+      }
+      if (!this.#commitOne(server, expected, entry?.term, NOOP_KEY, entry)) return;
+    }
+    this.#nextCommit.set(serverObject, expected);
+    this.#durableCommit[server] = Math.max(this.#durableCommit[server] ?? 0, expected - 1);
+    this.#maxApplied[server] = Math.max(this.#maxApplied[server] ?? 0, expected - 1);
+  }
+
+  /** Records index `index` as committed with this term (undefined: unknown) and key; false (and reported) on a conflict. */
+  #commitOne(server: ServerId, index: LogIndex, term: Term | undefined, key: string, entry: LogEntry<T> | undefined): boolean {
+    const known = this.#committed[index - 1];
+    if (known === undefined) {
+      if (index !== this.#committed.length + 1) {
+        this.report('stateMachineSafety', `server ${server} committed index ${index} while only ${this.#committed.length} entries are known committed`);
+        return false;
+      }
+      this.#committed.push({ term, key });
+      const previous = this.#digests[index - 1] as number;
+      this.#digests.push(key === NOOP_KEY ? previous : digestStep(previous, index, term as Term, key));
+      if (entry !== undefined && !this.#heldByMajority(entry, key, server)) return false;
+    } else if ((known.term !== undefined && term !== undefined && known.term !== term) || known.key !== key) {
+      this.report('stateMachineSafety', `index ${index} committed as term ${known.term ?? '?'}, ${known.key} and as term ${term ?? '?'}, ${key} (server ${server})`);
+      return false;
+    } else if (known.term === undefined && term !== undefined) {
+      known.term = term;
+    }
+    return true;
   }
 
   /**
@@ -282,7 +330,7 @@ export class SafetyChecker<T> {
   snapshotInstalled(serverObject: object, server: ServerId, lastIncluded: LogPosition): void {
     const index = lastIncluded.index;
     const known = this.#committed[index - 1];
-    if (known === undefined || known.term !== lastIncluded.term) {
+    if (known === undefined || (known.term !== undefined && known.term !== lastIncluded.term)) {
       this.report(
         'stateMachineSafety',
         `server ${server} installed a snapshot ending at index ${index} of term ${lastIncluded.term}, but ${known === undefined ? `only ${this.#committed.length} entries are known committed` : `index ${index} was committed in term ${known.term}`}`,
@@ -338,7 +386,10 @@ export class SafetyChecker<T> {
    * and has digest `digest`: both must match the committed prefix `1..lastApplied` (O(1)).
    */
   stateMachineObserved(server: ServerId, lastApplied: LogIndex, applied: LogIndex, digest: number): void {
-    if (applied !== lastApplied) {
+    // The machine never sees no-ops: it may stop short of lastApplied by no-op indices only.
+    let skipped = applied < lastApplied && applied >= 0;
+    for (let index = applied + 1; skipped && index <= lastApplied; index++) skipped = this.#committed[index - 1]?.key === NOOP_KEY;
+    if (applied !== lastApplied && !skipped) {
       this.report('stateMachineMatchesLog', `server ${server}'s state machine applied up to index ${applied}, but its lastApplied is ${lastApplied}`);
       return;
     }
@@ -398,7 +449,7 @@ export class SafetyChecker<T> {
     const holders: ServerId[] = [];
     for (let server = 0; server < stores.servers; server++) {
       const held = stores.durableEntry(server, entry.index);
-      if (held !== undefined ? held.term === entry.term && this.#key(held.data) === key : stores.durablyCovered?.(server, entry.index) === true) holders.push(server);
+      if (held !== undefined ? held.term === entry.term && this.#entryKey(held) === key : stores.durablyCovered?.(server, entry.index) === true) holders.push(server);
     }
     const majority = Math.floor(stores.servers / 2) + 1;
     if (holders.length >= majority) return true;
@@ -413,11 +464,11 @@ export class SafetyChecker<T> {
   restarted(server: ServerId, log: LogReader<T>): void {
     const durable = this.#durableCommit[server] ?? 0;
     for (let index = 1; index <= durable; index++) {
-      const committed = this.#committed[index - 1] as { term: Term; key: string };
-      if (compactedIn(log, index)) continue;
+      const committed = this.#committed[index - 1] as { term: Term | undefined; key: string };
+      if (committed.term === undefined || compactedIn(log, index)) continue;
       const entry = log.entry(index);
       if (entry === undefined && log.snapshot?.index === index && log.snapshot.term === committed.term) continue;
-      if (entry === undefined || entry.term !== committed.term || this.#key(entry.data) !== committed.key) {
+      if (entry === undefined || entry.term !== committed.term || this.#entryKey(entry) !== committed.key) {
         this.report('durableCommits', `server ${server} restarted without committed entry ${index} (term ${committed.term}, ${committed.key})`);
         return;
       }

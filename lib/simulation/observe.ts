@@ -68,7 +68,8 @@ export function logReader<T>(state: IPersistentState<T>): LogReader<T> {
 
 /**
  * Subscribes a checker to one server's events: a new leader is checked for completeness,
- * committed entries for State Machine Safety. Call it for every server, and again for the
+ * committed entries for State Machine Safety (with the no-ops the event skipped before them,
+ * read from the server's log). Call it for every server, and again for the
  * new `Server` after each restart.
  */
 export function observeServer<T>(server: Server<T>, checker: SafetyChecker<T>): void {
@@ -76,7 +77,19 @@ export function observeServer<T>(server: Server<T>, checker: SafetyChecker<T>): 
   server.on('roleChange', (role, term) => {
     if (role === 'leader') checker.leaderElected(server.id, term, logReader(server.persistentState));
   });
-  server.on('committed', (entries) => checker.entriesCommitted(server, server.id, entries));
+  const entryAt = (index: LogIndex): LogEntry<T> | undefined => server.persistentState.getLogEntry(index);
+  server.on('committed', (entries) => {
+    // The event skips no-ops, before the batch and inside it: the gaps are read from the log.
+    let start = 0;
+    for (let k = 1; k <= entries.length; k++) {
+      const previous = entries[k - 1] as LogEntry<T>;
+      const next = entries[k];
+      if (next !== undefined && next.index === previous.index + 1) continue;
+      checker.noopsApplied(server, server.id, (entries[start] as LogEntry<T>).index - 1, entryAt);
+      checker.entriesCommitted(server, server.id, start === 0 && k === entries.length ? entries : entries.slice(start, k));
+      start = k;
+    }
+  });
   server.on('snapshotInstalled', (snapshot) => checker.snapshotInstalled(server, server.id, snapshot.lastIncluded));
 }
 
@@ -89,6 +102,7 @@ export function checkAppliedState<T>(cluster: InMemoryCluster<T>, checker: Safet
   for (const server of cluster.servers) {
     if (!cluster.isRunning(server.id)) continue;
     const lastApplied = server.volatileState.lastApplied;
+    checker.noopsApplied(server, server.id, lastApplied, (index) => (server.persistentState as IPersistentState<T> | undefined)?.getLogEntry(index)); // the no-ops applied since the last committed event
     checker.lastAppliedObserved(server, server.id, lastApplied);
     const machine = machines[server.id];
     if (machine !== undefined) checker.stateMachineObserved(server.id, lastApplied, machine.applied, machine.digest);

@@ -27,7 +27,10 @@ export type SimulationEvent =
   | RestoreLinksStep
   | QuietStep
   | CompactStep
-  | CrashInTransferStep;
+  | CrashInTransferStep
+  | TransferStep
+  | ReadStep
+  | ClientStep;
 
 /** Moves the virtual clock; timers fire, messages wait. */
 export interface AdvanceStep {
@@ -220,6 +223,37 @@ export interface CrashInTransferStep {
   readonly restart: boolean;
 }
 
+/** Makes whichever server leads now hand leadership over (`transferLeadership`) to another server, chosen with `pick` among the others. */
+export interface TransferStep {
+  /** Which kind of step. */
+  readonly type: 'transfer';
+  /** Which other server: a number in `[0, 1)` over the servers other than the leader, in id order. */
+  readonly pick: number;
+}
+
+/** A bare linearizable read (`readIndex`) on whichever server leads now; its answer is only traced (it makes leaders write their no-op). */
+export interface ReadStep {
+  /** Which kind of step. */
+  readonly type: 'read';
+}
+
+/**
+ * Client `client` of the workload (see {@link SimulationOptions.clients}) starts an
+ * operation on key number `key`, unless it waits for one already: `put` and `append`
+ * proposed to the leader, `get` proposed to the leader and answered by the state machine
+ * as it applies it (a read through the log), `read` through the leader's `readIndex`.
+ */
+export interface ClientStep {
+  /** Which kind of step. */
+  readonly type: 'client';
+  /** Which client (taken modulo the number of clients). */
+  readonly client: number;
+  /** What it does. */
+  readonly op: 'put' | 'append' | 'get' | 'read';
+  /** Which key (taken modulo the number of keys). */
+  readonly key: number;
+}
+
 /** How often each kind of step is drawn, as relative weights. */
 export type FaultWeights = { readonly [K in SimulationEvent['type']]: number };
 
@@ -244,7 +278,17 @@ export const DEFAULT_FAULT_WEIGHTS: FaultWeights = Object.freeze({
   restoreLinks: 1.5,
   compact: 0,
   crashInTransfer: 0,
+  transfer: 0,
+  read: 0,
+  client: 0,
 });
+
+/**
+ * The weights added to a schedule with the extensions of issue 10 (see
+ * {@link ScheduleOptions.extensions}): leadership transfers, bare reads, and client
+ * operations. Without them these steps are never drawn, so older schedules stay the same.
+ */
+export const EXTENSION_FAULT_WEIGHTS: Partial<FaultWeights> = Object.freeze({ transfer: 1, read: 2, client: 12 });
 
 /**
  * The weights that replace the defaults in a schedule with compaction (see
@@ -264,6 +308,8 @@ export interface ScheduleOptions {
   readonly weights?: Partial<FaultWeights>;
   /** Whether the servers compact: draws `compact` and `crashInTransfer` steps too. @default false */
   readonly compaction?: boolean;
+  /** Whether to draw `transfer`, `read` and `client` steps too ({@link EXTENSION_FAULT_WEIGHTS}). @default false */
+  readonly extensions?: boolean;
 }
 
 /**
@@ -273,7 +319,12 @@ export interface ScheduleOptions {
  */
 export function generateSchedule(seed: number, options: ScheduleOptions): SimulationEvent[] {
   const random = seededRandom(deriveSeed(seed, 0x5eed));
-  const weights = { ...DEFAULT_FAULT_WEIGHTS, ...(options.compaction === true ? COMPACTION_FAULT_WEIGHTS : {}), ...options.weights };
+  const weights = {
+    ...DEFAULT_FAULT_WEIGHTS,
+    ...(options.compaction === true ? COMPACTION_FAULT_WEIGHTS : {}),
+    ...(options.extensions === true ? EXTENSION_FAULT_WEIGHTS : {}),
+    ...options.weights,
+  };
   const kinds = (Object.keys(weights) as SimulationEvent['type'][]).filter((kind) => weights[kind] > 0);
   const total = kinds.reduce((sum, kind) => sum + weights[kind], 0);
   const n = options.servers;
@@ -325,6 +376,15 @@ export function generateSchedule(seed: number, options: ScheduleOptions): Simula
         return { type: 'compact', server: server() };
       case 'crashInTransfer':
         return { type: 'crashInTransfer', pick: random(), receiver: random() < 0.5, keep: random() < 0.5 ? 0 : random(), restart: random() < 0.5 };
+      case 'transfer':
+        return { type: 'transfer', pick: random() };
+      case 'read':
+        return { type: 'read' };
+      case 'client': {
+        const draw = random();
+        const op = draw < 0.3 ? 'put' : draw < 0.6 ? 'append' : draw < 0.8 ? 'get' : 'read';
+        return { type: 'client', client: Math.floor(random() * 8), op, key: Math.floor(random() * 8) };
+      }
       case 'heal':
       case 'isolateLeader':
       case 'reconnectAll':

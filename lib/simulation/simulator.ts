@@ -10,6 +10,7 @@ import { SafetyChecker, type Violation } from './invariants';
 import { DigestStateMachine, type SimulatedStateMachine } from './machine';
 import { checkAppliedState, checkCommitIndexes, checkMatchIndexes, logReader, observeServer } from './observe';
 import { generateSchedule, type FaultWeights, type SimulationEvent } from './schedule';
+import { ClientWorkload, KvStateMachine } from './workload';
 
 export type { SimulatedStateMachine } from './machine';
 
@@ -95,7 +96,31 @@ export interface SimulationOptions<T> {
   readonly checkLiveness?: boolean;
   /** Called with the cluster and the checker once they are built, before the first step (to tap the network, say). */
   readonly onStart?: (cluster: InMemoryCluster<T>, checker: SafetyChecker<T>) => void;
-    /** Called at the end with the cluster and the checker, to look at what happened. */
+    /**
+   * The extensions of issue 10: pre-vote, check-quorum and the read mode drawn per seed (see
+   * {@link extensionsFor}; the options below force them), `transfer`, `read` and `client`
+   * steps in the schedule, and the client workload (see {@link SimulationOptions.clients})
+   * whose history is checked for linearizability at the end. Off by default, so that the
+   * schedules and results of older runs stay the same.
+   * @default false
+   */
+  readonly extensions?: boolean;
+  /** Forces `preVote` (with `extensions`; otherwise it is drawn per seed). */
+  readonly preVote?: boolean;
+  /** Forces `checkQuorum` (with `extensions`; otherwise drawn per seed; `readMode: 'lease'` forces it on). */
+  readonly checkQuorum?: boolean;
+  /** Forces `readMode` (with `extensions`; otherwise drawn per seed, `lease` only with check-quorum). */
+  readonly readMode?: 'safe' | 'lease';
+  /**
+   * Concurrent clients of the workload (with `extensions`; each with at most one operation
+   * outstanding) on 2 or 3 keys (drawn per seed); 0 turns the workload off. The workload needs
+   * string data, and runs the servers over a {@link KvStateMachine} unless `stateMachine` is
+   * given. @default 3
+   */
+  readonly clients?: number;
+  /** A test hook: replaces the server whose state machine answers a `readIndex` read (to plant a stale read). */
+  readonly readFrom?: (leader: ServerId, cluster: InMemoryCluster<T>) => ServerId;
+  /** Called at the end with the cluster and the checker, to look at what happened. */
   readonly onEnd?: (cluster: InMemoryCluster<T>, checker: SafetyChecker<T>) => void;
 }
 
@@ -119,6 +144,44 @@ export interface SimulationResult {
   readonly snapshotsInstalled: number;
   /** The first broken invariant, if any. */
   readonly violation: Violation | undefined;
+  /** The Raft options the run used (drawn per seed with extensions). */
+  readonly raft: RaftExtensions;
+  /** Client operations that completed (with extensions and clients). */
+  readonly clientOperations: number;
+  /** Client writes whose outcome stayed unknown. */
+  readonly unknownOperations: number;
+}
+
+/** The Raft options of issue 10 a run uses. */
+export interface RaftExtensions {
+  /** See `ServerOptions.preVote`. */
+  readonly preVote: boolean;
+  /** See `ServerOptions.checkQuorum`. */
+  readonly checkQuorum: boolean;
+  /** See `ServerOptions.readMode`. */
+  readonly readMode: 'safe' | 'lease';
+}
+
+/**
+ * The Raft options a run with extensions uses for `seed`: pre-vote and check-quorum each on
+ * for half the seeds, `lease` reads for half of those with check-quorum; those given in
+ * `options` replace the drawn ones (a forced `lease` turns check-quorum on). Without
+ * extensions, all off (`safe`).
+ */
+export function extensionsFor(seed: number, options: Pick<SimulationOptions<unknown>, 'extensions' | 'preVote' | 'checkQuorum' | 'readMode'> = {}): RaftExtensions {
+  if (options.extensions !== true) return { preVote: false, checkQuorum: false, readMode: 'safe' };
+  const random = seededRandom(deriveSeed(seed, 0x57ab));
+  const preVote = options.preVote ?? random() < 0.5;
+  const drawnQuorum = random() < 0.5;
+  const drawnLease = random() < 0.5;
+  const checkQuorum = options.checkQuorum ?? (options.readMode === 'lease' ? true : drawnQuorum);
+  const readMode = options.readMode ?? (checkQuorum && drawnLease ? 'lease' : 'safe');
+  return { preVote, checkQuorum, readMode };
+}
+
+/** How many keys the client workload of `seed` uses: 2 or 3. */
+export function workloadKeysFor(seed: number): number {
+  return 2 + Math.floor(seededRandom(deriveSeed(seed, 0x6b65))() * 2);
 }
 
 /**
@@ -205,13 +268,17 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
   const bounds = compaction ? boundsFor(seed, options.compaction) : undefined;
   const key = options.key ?? ((data: T) => JSON.stringify(data) ?? 'undefined');
   const digests: (DigestStateMachine<T> | undefined)[] = [];
+  const raft = extensionsFor(seed, options);
+  const clients = options.extensions === true ? (options.clients ?? 3) : 0;
+  const userMachine = options.stateMachine ?? (clients > 0 ? () => new KvStateMachine() as unknown as SimulatedStateMachine<T> : undefined);
   const cluster = InMemoryCluster.make<T>(servers, {
     seed,
+    ...(options.extensions === true ? raft : {}),
     delivery: 'manual',
     maxEntriesPerMessage: limits.maxEntriesPerMessage,
     maxInflightMessages: limits.maxInflightMessages,
     stateMachine: (id) => {
-      const machine = new DigestStateMachine<T>(key, compaction ? options.stateMachine?.() : undefined);
+      const machine = new DigestStateMachine<T>(key, compaction ? userMachine?.() : undefined);
       digests[id] = machine;
       return machine;
     },
@@ -227,7 +294,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
   const watch = (server: Server<T>): void => {
     observeServer(server, checker);
     server.on('snapshotInstalled', () => snapshotsInstalled++);
-    const factory = options.stateMachine;
+    const factory = userMachine;
     if (compaction) {
       const inner = digests[server.id]?.inner;
       if (inner !== undefined) machines[server.id] = inner;
@@ -237,7 +304,19 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
       server.on('committed', (entries) => entries.forEach((entry) => machine.apply(entry.data)));
     }
   };
-  cluster.servers.forEach(watch);
+  const workload =
+    clients > 0
+      ? new ClientWorkload(cluster as unknown as InMemoryCluster<string>, clients, workloadKeysFor(seed), (id) => {
+          const read = options.readFrom?.(id, cluster) ?? id;
+          const machine = compaction ? digests[read]?.inner : machines[read];
+          return machine instanceof KvStateMachine ? machine : undefined;
+        })
+      : undefined;
+  const watchAll = (server: Server<T>): void => {
+    watch(server);
+    workload?.watch(server as unknown as Server<string>);
+  };
+  cluster.servers.forEach(watchAll);
   checker.watchStores({
     servers,
     durableEntry: (id, index) => {
@@ -366,7 +445,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     const server = cluster.servers[id] as Server<T>;
     checker.restarted(id, logReader(server.persistentState));
     checker.restartedAt(id, server.volatileState.lastApplied, server.persistentState.getSnapshot?.()?.lastIncluded.index ?? 0);
-    watch(server);
+    watchAll(server);
   };
 
   const apply = (event: SimulationEvent): void => {
@@ -475,6 +554,30 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
         say(`compact ${event.server}: snapshot at (${position.index},t${position.term}), log ${server.persistentState.firstLogIndex ?? 1}..${server.persistentState.currentLogIndex}`);
         break;
       }
+      case 'transfer': {
+        const leader = cluster.leader();
+        if (leader === undefined) break;
+        const others = cluster.servers.map((server) => server.id).filter((id) => id !== leader.id);
+        const to = others[Math.min(others.length - 1, Math.floor(event.pick * others.length))];
+        if (to === undefined) break;
+        const result = leader.transferLeadership(to);
+        say(`transfer leadership ${leader.id}→${to} (term ${leader.currentTerm}): ${result.type}`);
+        break;
+      }
+      case 'read': {
+        const leader = cluster.leader();
+        if (leader === undefined) break;
+        let answer = 'waits';
+        leader.readIndex((result) => {
+          answer = result.type === 'ready' ? `ready at ${result.index}` : result.type;
+          if (answer !== 'waits') say(`read on ${leader.id} answered ${answer}`);
+        });
+        say(`read on ${leader.id} (term ${leader.currentTerm}): ${answer}`);
+        break;
+      }
+      case 'client':
+        if (workload !== undefined) say(workload.step(event));
+        break;
       case 'crashInTransfer': {
         const transfers = (): AddressedMessage<T>[] => {
           const found: AddressedMessage<T>[] = [];
@@ -538,6 +641,11 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     }
     current = 'the liveness check';
     if (checker.violation === undefined && options.checkLiveness !== false) checkLiveness();
+    current = 'the linearizability check';
+    if (checker.violation === undefined && workload !== undefined) {
+      const explanation = workload.check();
+      if (explanation !== undefined) checker.report('linearizable', `the clients' history (${workload.history.length} operations) is not linearizable: ${explanation}`);
+    }
   } catch (error) {
     checker.report('noException', `${current} threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
   }
@@ -557,6 +665,9 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     compactions: stores.reduce((sum, store) => sum + (store instanceof SimulatedDiskState ? store.snapshotWrites : 0), 0) - snapshotsInstalled,
     snapshotsInstalled,
     violation,
+    raft,
+    clientOperations: workload?.counts.ok ?? 0,
+    unknownOperations: workload?.counts.unknown ?? 0,
   };
 
   function checkLiveness(): void {
@@ -617,6 +728,7 @@ export function scheduleFor<T>(seed: number, options: SimulationOptions<T> = {})
     servers: options.servers ?? 5,
     length: options.length ?? 1000,
     compaction: compactionEnabled(options),
+    ...(options.extensions === true ? { extensions: true } : {}),
     ...(options.weights ? { weights: options.weights } : {}),
   });
 }
