@@ -20,6 +20,7 @@ import { peerWorkloads } from './peers';
 import { ETCD_BUILD_COMMAND, etcdPeer, runEtcd } from './peers/etcd';
 import { storageThroughput, type StoreKind } from './storage';
 import { fileSnapshotsUnavailable, sReopen, w8BoundedMemory, w9SnapshotCatchUp } from './compaction';
+import { readWorkload } from './reads';
 
 interface Workload {
   readonly name: string;
@@ -41,6 +42,7 @@ const etcdOptional = {
 
 const CATCH_UP_SIZES = [50_000, 100_000, 200_000, 400_000] as const;
 const W9_SIZES = [1_000_000, 2_000_000] as const;
+const R1_GROUPS = [10, 100, 1_000] as const;
 
 const workloads: Workload[] = [
   { name: 'W5', title: 'floor: entry objects appended to three plain arrays', repetitions: 7, run: () => w5Floor() },
@@ -89,6 +91,32 @@ const workloads: Workload[] = [
       return figures;
     },
   },
+  {
+    name: 'R1',
+    title: "linearizable reads, safe mode: 3 servers, 1,000,000 `leader.readIndex` calls in groups of 1,000, `cluster.advance(1)` after each group (the group's heartbeat round), every read of a group `ready` before the next",
+    repetitions: 3,
+    run: () => readWorkload('safe'),
+  },
+  {
+    name: 'R1-groups',
+    title: 'diagnostic: R1 with 200,000 reads in groups of 10, 100 and 1,000 (each its own cluster, in each run): reads/s by group size',
+    repetitions: 3,
+    run: () => {
+      const figures: Figures = {};
+      for (const group of R1_GROUPS) {
+        const result = readWorkload('safe', 200_000, group);
+        figures[`readsPerSecond@${group}`] = result.readsPerSecond as number;
+        figures[`roundsPerRead@${group}`] = result.roundsPerRead as number;
+      }
+      return figures;
+    },
+  },
+  {
+    name: 'R2',
+    title: "linearizable reads, lease mode (checkQuorum: true, readMode: 'lease'): R1's loop",
+    repetitions: 5,
+    run: () => readWorkload('lease'),
+  },
   ...(['file', 'lmdb', 'memory'] as StoreKind[]).flatMap((kind) =>
     ([1, 10, 100] as const).map((batch) => ({
       name: `S-${kind}-${batch}`,
@@ -136,6 +164,9 @@ function ratioList(results: ReadonlyMap<string, Figures>): [string, number, stri
     ['W9 messages(2M) / messages(1M)', get('W9', 'messages@2M') / get('W9', 'messages@1M'), ''],
     ['S-reopen open time, compacted / full', get('S-reopen', 'openMsCompacted') / get('S-reopen', 'openMsFull'), ''],
     ['S-reopen heap after open, compacted / full', get('S-reopen', 'heapMBCompacted') / get('S-reopen', 'heapMBFull'), ''],
+    ['R1 heartbeat rounds per read (heartbeat AppendEntries from the leader / 2 followers / reads)', get('R1', 'roundsPerRead'), '<= 0.002'],
+    ['R2 / R1 reads/s (lease vs safe)', get('R2', 'readsPerSecond') / get('R1', 'readsPerSecond'), '>= 10'],
+    ['R1-groups reads/s, groups of 1,000 / groups of 10 (diagnostic)', get('R1-groups', 'readsPerSecond@1000') / get('R1-groups', 'readsPerSecond@10'), ''],
   ];
 }
 

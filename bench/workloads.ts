@@ -1,5 +1,5 @@
 /**
- * The benchmark workloads W1–W6 (W7, the peers, lives in bench/peers/). Each function runs
+ * The benchmark workloads W1–W6 (W7, the peers, lives in bench/peers/; R1/R2, reads, in bench/reads.ts). Each function runs
  * one repetition and returns its figures; bench/run.ts repeats them and takes medians.
  */
 import { performance } from 'node:perf_hooks';
