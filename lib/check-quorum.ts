@@ -13,6 +13,8 @@ export class QuorumContact {
   readonly #quorum: number;
   /** Scratch space for finding the majority's time without allocating. */
   readonly #scratch: number[];
+  /** The majority's time, until an answer changes it. */
+  #majority: number | undefined = undefined;
 
   /**
    * Contact of a leader that took office: every follower counts as heard from at `since`
@@ -28,14 +30,28 @@ export class QuorumContact {
 
   /** `server` answered at `now`. */
   heard(server: ServerId, now: number): void {
-    if (now > (this.#heardAt[server] as number)) this.#heardAt[server] = now;
+    if (now > (this.#heardAt[server] as number)) {
+      this.#heardAt[server] = now;
+      this.#majority = undefined;
+    }
   }
 
   /** The latest time by which a majority (the leader included, as of always) has been heard from. */
   majorityHeardAt(): number {
+    if (this.#majority !== undefined) return this.#majority;
     const times = this.#scratch;
-    for (let server = 0; server < times.length; server++) times[server] = server === this.#self ? Infinity : (this.#heardAt[server] as number);
-    times.sort((a, b) => b - a);
-    return times[this.#quorum - 1] as number;
+    let count = 0;
+    for (let server = 0; server < this.#heardAt.length; server++) {
+      const time = server === this.#self ? Infinity : (this.#heardAt[server] as number);
+      // insertion sort, latest first (a handful of servers: no comparator, no allocation)
+      let k = count++;
+      while (k > 0 && (times[k - 1] as number) < time) {
+        times[k] = times[k - 1] as number;
+        k--;
+      }
+      times[k] = time;
+    }
+    this.#majority = times[this.#quorum - 1] as number;
+    return this.#majority;
   }
 }

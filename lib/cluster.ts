@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ConfigurationError, describe } from './errors';
+import { InvalidArgumentError, ConfigurationError, ListenerError, describe } from './errors';
 import { CommittedLog } from './committed-log';
 import type { Message, Reply } from './messages';
 import { InMemoryNetwork, type DeliveryMode } from './network';
@@ -247,8 +247,15 @@ export class InMemoryCluster<T> {
   readIndex(onDone: (result: ReadIndexResult) => void): void {
     if (typeof onDone !== 'function') throw new InvalidArgumentError(`readIndex expects a function, got ${describe(onDone)}`);
     const leader = this.leader();
-    if (leader === undefined) onDone({ type: 'delay' });
-    else leader.readIndex(onDone);
+    if (leader !== undefined) {
+      leader.readIndex(onDone);
+      return;
+    }
+    try {
+      onDone({ type: 'delay' });
+    } catch (error) {
+      throw new ListenerError([error]); // as a server reports what its callbacks threw
+    }
   }
 
   /** Proposes `data` to the current {@link InMemoryCluster.leader}; `delay` when there is none. */

@@ -42,6 +42,8 @@ export class LeaderRole<T> implements Role<T> {
   readonly #answeredRound: number[];
   /** With `readMode: 'lease'`: when each follower last answered, counted from when the answered message was sent. */
   readonly #lease: QuorumContact | undefined;
+  /** Whether this leader sent `timeoutNow` in its term, which ends its read lease. */
+  #leaseForfeited = false;
   /** Whether this leader wrote its no-op (at most one per term). */
   #noopWritten = false;
 
@@ -68,6 +70,11 @@ export class LeaderRole<T> implements Role<T> {
     const state = this.#state;
     const { options, log } = state;
     const confirmed = options.clusterSize === 1 || this.#leaseHolds();
+    if (confirmed && this.#reads.size === 0 && log.termAt(log.commitIndex) === this.#term && log.lastApplied >= log.commitIndex) {
+      const index = log.commitIndex; // nothing to wait for: answered when the call's events are
+      state.events.callLater(() => onDone({ type: 'ready', index }));
+      return;
+    }
     this.#reads.add(onDone, this.#round, confirmed);
     if (!confirmed) this.#heartbeatDeadline = Math.min(this.#heartbeatDeadline, options.clock()); // due now: the host's next tick sends it
     if (log.termAt(log.commitIndex) !== this.#term && log.termAt(log.lastIndex) !== this.#term) this.#writeNoop();
@@ -104,7 +111,8 @@ export class LeaderRole<T> implements Role<T> {
   /** With `readMode: 'lease'`: whether a majority answered messages sent within the last election timeout. */
   #leaseHolds(): boolean {
     const lease = this.#lease;
-    if (lease === undefined) return false;
+    // Once timeoutNow went out, the target may win with votes check-quorum lets through: no lease for the rest of the term.
+    if (lease === undefined || this.#leaseForfeited) return false;
     const { options } = this.#state;
     return lease.majorityHeardAt() + options.electionTimeout > options.clock();
   }
@@ -219,6 +227,7 @@ export class LeaderRole<T> implements Role<T> {
       return;
     }
     transfer.timeoutNowSent = true;
+    this.#leaseForfeited = true;
     const term = this.#term;
     const to = transfer.to;
     const message: TimeoutNowMessage = {

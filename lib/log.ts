@@ -177,6 +177,10 @@ export class RaftLog<T> {
     if (store.appendEntries) {
       store.appendEntries(rest); // LogEntry objects: a store may keep them as they are
     } else {
+      // appendToLog cannot say an entry is a no-op: storing one as data would apply it.
+      if (rest.some((entry) => entry.kind !== undefined)) {
+        throw new InvalidArgumentError('persistentState needs appendEntries to hold the no-op entries a leader writes for readIndex; nothing was stored');
+      }
       for (const entry of rest) store.appendToLog(entry.data, entry.term);
     }
     return (rest[0] as LogEntry<T>).index;

@@ -266,7 +266,7 @@ export function resolveServerOptions<T>(options: ServerOptions<T>): ResolvedServ
   const maxSnapshotChunkBytes = positiveInteger('maxSnapshotChunkBytes', options.maxSnapshotChunkBytes, SERVER_DEFAULTS.maxSnapshotChunkBytes);
   const preVote = optionalBoolean('preVote', options.preVote);
   const checkQuorum = optionalBoolean('checkQuorum', options.checkQuorum);
-  const readMode = options.readMode ?? 'safe';
+  const readMode = options.readMode === undefined ? 'safe' : options.readMode;
   if (readMode !== 'safe' && readMode !== 'lease') throw new ConfigurationError('readMode', readMode, '"safe" or "lease"');
   if (readMode === 'lease' && !checkQuorum) throw new ConfigurationError('readMode', readMode, '"safe" unless `checkQuorum` is on (a lease relies on followers refusing votes while they hear from the leader)');
   return {

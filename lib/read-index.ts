@@ -32,46 +32,67 @@ export interface ReadProgress {
   readonly lastApplied: LogIndex;
 }
 
-/** A leader's reads waiting to be answered, in arrival order. */
+/**
+ * A leader's reads waiting to be answered, in arrival order. Every condition a read waits
+ * for grows along the queue (arrival round, read index), so reads become ready in order:
+ * `serve` answers from the head and stops at the first that must wait, in time proportional
+ * to what it answers.
+ */
 export class ReadQueue {
   #reads: PendingRead[] = [];
+  #head = 0;
+  /** The latest arrival round of a read queued unconfirmed (-1: none). */
+  #lastUnconfirmedRound = -1;
 
   /** How many reads wait. */
   get size(): number {
-    return this.#reads.length;
+    return this.#reads.length - this.#head;
   }
 
   /** A read arrived in heartbeat round `round`; `confirmed` when a lease already vouches for the leadership. */
   add(onDone: (result: ReadIndexResult) => void, round: number, confirmed: boolean): void {
     this.#reads.push({ onDone, round, index: undefined, confirmed });
+    if (!confirmed && round > this.#lastUnconfirmedRound) this.#lastUnconfirmedRound = round;
   }
 
   /**
-   * Answers, through `answer`, every read that is ready given `progress`, and keeps the
-   * others. Returns the latest arrival round of a read still waiting for a confirmation
-   * (-1 when none waits for one): a heartbeat round after it must be sent.
+   * Answers, through `answer`, the reads at the head of the queue that are ready given
+   * `progress`, in order. Returns the latest arrival round of a read still waiting for a
+   * confirmation (-1 when none does): a heartbeat round after it must be sent.
    */
   serve(progress: ReadProgress, answer: (onDone: (result: ReadIndexResult) => void, result: ReadIndexResult) => void): number {
-    const waiting: PendingRead[] = [];
-    let needRound = -1;
-    for (const read of this.#reads) {
-      if (read.index === undefined && progress.ownTermCommitIndex !== undefined) read.index = progress.ownTermCommitIndex;
-      if (!read.confirmed && progress.quorumRound > read.round) read.confirmed = true;
-      if (read.index !== undefined && read.confirmed && progress.lastApplied >= read.index) {
-        answer(read.onDone, { type: 'ready', index: read.index });
-      } else {
-        waiting.push(read);
-        if (!read.confirmed && read.round > needRound) needRound = read.round;
+    const reads = this.#reads;
+    while (this.#head < reads.length) {
+      const read = reads[this.#head] as PendingRead;
+      if (read.index === undefined) {
+        if (progress.ownTermCommitIndex === undefined) break;
+        read.index = progress.ownTermCommitIndex;
       }
+      if (!read.confirmed) {
+        if (progress.quorumRound <= read.round) break;
+        read.confirmed = true;
+      }
+      if (progress.lastApplied < read.index) break;
+      reads[this.#head] = undefined as unknown as PendingRead; // let it go
+      this.#head++;
+      answer(read.onDone, { type: 'ready', index: read.index });
     }
-    this.#reads = waiting;
-    return needRound;
+    if (this.#head === reads.length) {
+      this.#reads = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > reads.length) {
+      this.#reads = reads.slice(this.#head);
+      this.#head = 0;
+    }
+    return this.#lastUnconfirmedRound >= progress.quorumRound && this.size > 0 ? this.#lastUnconfirmedRound : -1;
   }
 
   /** Answers every waiting read with `answer` (leadership lost) and forgets them. */
   abandon(answer: (onDone: (result: ReadIndexResult) => void) => void): void {
-    const reads = this.#reads;
+    const reads = this.#reads.slice(this.#head);
     this.#reads = [];
+    this.#head = 0;
+    this.#lastUnconfirmedRound = -1;
     for (const read of reads) answer(read.onDone);
   }
 }

@@ -78,6 +78,12 @@ export class ServerState<T> {
   readonly snapshotReceiver = new SnapshotReceiver();
   /** When this server last heard from the leader of its current term (`-Infinity`: never). */
   lastLeaderContact = -Infinity;
+  /**
+   * With `readMode: 'lease'`, a server restarted over a store that saw a term counts as in a
+   * lease until one election timeout after it started: it may have followed a leader whose
+   * lease still holds, and forgot it in the crash.
+   */
+  readonly #restartLeaseEnd: number;
 
   /** The state of a server starting as a follower; events are emitted on `emitter`. */
   constructor(options: ResolvedServerOptions<T>, emitter: EventEmitter<ServerEvents<T>>) {
@@ -88,6 +94,8 @@ export class ServerState<T> {
     this.events = new DeferredEvents(emitter);
     this.electionDeadline = this.#newElectionDeadline();
     this.role = new FollowerRole(this);
+    const restarted = options.persistentState.currentTerm > 0;
+    this.#restartLeaseEnd = options.readMode === 'lease' && restarted ? options.clock() + options.electionTimeout : -Infinity;
   }
 
   /** The current term, from the persistent state. */
@@ -167,10 +175,15 @@ export class ServerState<T> {
     candidate.start();
   }
 
-  /** Whether this server heard from a current leader within the election timeout (a leader hears from itself). */
+  /**
+   * Whether this server heard from a current leader within the election timeout (a leader
+   * hears from itself), or, in lease mode, restarted less than an election timeout ago.
+   */
   inLeaderLease(): boolean {
     if (this.role.name === 'leader') return true;
-    return this.leaderId !== undefined && this.options.clock() - this.lastLeaderContact < this.options.electionTimeout;
+    const now = this.options.clock();
+    if (now < this.#restartLeaseEnd) return true;
+    return this.leaderId !== undefined && now - this.lastLeaderContact < this.options.electionTimeout;
   }
 
   /** Becomes the leader of the current term and asserts it at once with heartbeats. */

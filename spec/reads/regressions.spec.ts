@@ -1,5 +1,6 @@
-// Bugs found while writing the read tests (SPEC Part 2, "Linearizable reads"). Each test
-// states the rule it checks; all four fail against the implementation of commit 792ff30:
+// Bugs found while writing the read tests (SPEC Part 2, "Linearizable reads"), fixed since.
+// Each test states the rule it checks; all four failed against commit 792ff30 (the first
+// one now expects a loud refusal: a store without appendEntries cannot hold a no-op):
 //  1. a follower whose store lacks the optional appendEntries stores a leader's no-op through
 //     appendToLog (the kind is lost) and then hands it to `committed` listeners and
 //     stateMachine.apply as data `undefined`;
@@ -52,34 +53,35 @@ class MinimalStore implements IPersistentState<Data> {
   }
 }
 
-describe('found bugs', () => {
-  test("a follower whose store has no appendEntries never passes a leader's no-op to committed listeners or stateMachine.apply", () => {
+describe('read regressions', () => {
+  test("a follower whose store has no appendEntries refuses a leader's no-op loudly (InvalidArgumentError) rather than applying it as data", () => {
     const machine = new ListMachine();
     const solo = new Solo(1, 3, new MinimalStore(), { stateMachine: machine });
     const committed: LogEntry<Data>[] = [];
     solo.server.on('committed', (es) => committed.push(...es));
     const replies: AppendEntriesReply[] = [];
-    solo.server.processMessage(
-      appendEntries(
-        {
-          term: 2,
-          leaderId: 0,
-          prev: { index: 0, term: 0 },
-          entries: [
-            { index: 1, term: 2, data: undefined as unknown as Data, kind: 'noop' },
-            { index: 2, term: 2, data: 'a' },
-          ],
-          commit: 2,
-        },
-        replies,
-      ),
-    );
-    expect(replies).toEqual([{ follower: 1, followerTerm: 2, success: true, matchIndex: 2 }]);
-    // The no-op at index 1 must be skipped (SPEC: "never passed to committed listeners or to
-    // stateMachine.apply: their indices are skipped"), whatever store the follower uses.
-    expect(committed.map((e) => e.index)).toEqual([2]);
-    expect(machine.applied.map((e) => e.index)).toEqual([2]);
-    expect(machine.items).toEqual(['a']);
+    const deliver = (): void =>
+      solo.server.processMessage(
+        appendEntries(
+          {
+            term: 2,
+            leaderId: 0,
+            prev: { index: 0, term: 0 },
+            entries: [
+              { index: 1, term: 2, data: undefined as unknown as Data, kind: 'noop' },
+              { index: 2, term: 2, data: 'a' },
+            ],
+            commit: 2,
+          },
+          replies,
+        ),
+      );
+    // appendToLog cannot carry the kind: storing the no-op as data would apply it (it did, before).
+    expect(deliver).toThrow(/appendEntries to hold the no-op/);
+    expect(solo.server.persistentState.currentLogIndex).toBe(0);
+    expect(replies).toEqual([]);
+    expect(committed).toEqual([]);
+    expect(machine.applied).toEqual([]);
   });
 
   test('lease mode: a leader that handed leadership over (timeoutNow sent) answers no stale read from its lease', () => {
@@ -120,7 +122,7 @@ describe('found bugs', () => {
   });
 });
 
-describe('found bugs (lease and restarts)', () => {
+describe('read regressions (lease and restarts)', () => {
   test('lease mode: followers that restart inside the leader\'s lease do not let a new leader commit while the old one serves lease reads', () => {
     const cluster = makeCluster(5, { seed: 42, checkQuorum: true, readMode: 'lease' });
     expect(cluster.runUntil(() => cluster.leader() !== undefined, 10_000)).toBe(true);
@@ -157,7 +159,7 @@ describe('found bugs (lease and restarts)', () => {
   });
 });
 
-describe('found bugs (cluster.readIndex)', () => {
+describe('read regressions (cluster.readIndex)', () => {
   test('cluster.readIndex with no leader: an onDone that throws surfaces as a ListenerError, as from Server.readIndex', () => {
     const cluster = makeCluster(3, { seed: 43 });
     const boom = new Error('boom');
