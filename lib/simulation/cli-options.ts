@@ -24,13 +24,24 @@ export interface CliOptions {
   readonly compaction: boolean;
   /** Compaction bounds that replace the ones drawn from each seed. */
   readonly bounds: Partial<CompactionBounds>;
+  /**
+   * The extensions of issue 10 (`--no-extensions` turns them off): pre-vote, check-quorum and
+   * read mode drawn per seed, transfer, read and client steps, the client workload checked for
+   * linearizability.
+   */
+  readonly extensions: boolean;
+  /** The Raft options forced by `--pre-vote`, `--check-quorum`, `--read-mode` (the others are drawn per seed). */
+  readonly raft: { readonly preVote?: boolean; readonly checkQuorum?: boolean; readonly readMode?: 'safe' | 'lease' };
+  /** Clients of the workload (`--clients`; default 3, 0 turns the workload off). */
+  readonly clients: number;
 }
 
 /** The usage text printed by `--help` and after a bad argument. */
 export const USAGE = [
   'usage: simulate [--seeds N] [--seed N] [--start N] [--servers N] [--length N] [--trace]',
   '                [--weights KIND=W,...] [--max-entries N] [--max-inflight N]',
-  '                [--no-compaction] [--max-log-entries N] [--trailing-log-entries N] [--max-chunk-bytes N] [--help]',
+  '                [--no-compaction] [--max-log-entries N] [--trailing-log-entries N] [--max-chunk-bytes N]',
+  '                [--no-extensions] [--pre-vote on|off] [--check-quorum on|off] [--read-mode safe|lease] [--clients N] [--help]',
   '',
   '  --seeds N          run N seeds (default 1000)',
   '  --start N          first seed (default 1)',
@@ -48,6 +59,15 @@ export const USAGE = [
   '  --max-log-entries N       compaction bound (default: drawn from each seed, 3..40, small ones more often)',
   '  --trailing-log-entries N  entries kept after a compaction (default: drawn, 0 for a third of the seeds, else 0..max-log-entries - 1)',
   '  --max-chunk-bytes N       InstallSnapshot bytes per message (default: drawn from each seed, 1..16, or 1 MiB for a quarter of them)',
+  '  --extensions       pre-vote, check-quorum, leadership transfers, reads and the client workload (the',
+  '                     default): preVote and checkQuorum each on for half the seeds, readMode lease for half',
+  '                     of those with checkQuorum; schedules also draw transfer, read and client steps, and',
+  "                     each seed's client history is checked for linearizability (invariant 'linearizable')",
+  '  --no-extensions    none of these (the schedules and results drawn before them)',
+  '  --pre-vote on|off  force preVote on or off on every seed (default: drawn from each seed)',
+  '  --check-quorum on|off  force checkQuorum (default: drawn; --read-mode lease turns it on)',
+  '  --read-mode safe|lease  force readMode (default: drawn, lease only with checkQuorum; lease needs checkQuorum)',
+  '  --clients N        concurrent clients of the workload, at most one operation each (default 3; 0: no workload)',
   '  --help, -h         print this and exit',
 ].join('\n');
 
@@ -94,6 +114,29 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
   if (bounds.maxLogEntries !== undefined && bounds.trailingLogEntries !== undefined && bounds.trailingLogEntries >= bounds.maxLogEntries) {
     throw new UsageError('--trailing-log-entries must be below --max-log-entries');
   }
+  if (values.extensions === true && values['no-extensions'] === true) throw new UsageError('--extensions and --no-extensions contradict each other');
+  const extensions = values['no-extensions'] !== true;
+  const onOff = (flag: string, text: string | undefined): boolean | undefined => {
+    if (text === undefined) return undefined;
+    if (text === 'on' || text === 'true') return true;
+    if (text === 'off' || text === 'false') return false;
+    throw new UsageError(`--${flag} takes on or off, got ${text}`);
+  };
+  const raft: { preVote?: boolean; checkQuorum?: boolean; readMode?: 'safe' | 'lease' } = {};
+  const preVote = onOff('pre-vote', values['pre-vote']);
+  const checkQuorum = onOff('check-quorum', values['check-quorum']);
+  if (preVote !== undefined) raft.preVote = preVote;
+  if (checkQuorum !== undefined) raft.checkQuorum = checkQuorum;
+  const readMode = values['read-mode'];
+  if (readMode !== undefined) {
+    if (readMode !== 'safe' && readMode !== 'lease') throw new UsageError(`--read-mode takes safe or lease, got ${readMode}`);
+    if (readMode === 'lease' && checkQuorum === false) throw new UsageError('--read-mode lease needs check-quorum: it cannot go with --check-quorum off');
+    raft.readMode = readMode;
+  }
+  const clients = number('clients', values.clients, 3, 0);
+  if (!extensions && (Object.keys(raft).length > 0 || values.clients !== undefined)) {
+    throw new UsageError('--no-extensions cannot take --pre-vote, --check-quorum, --read-mode or --clients');
+  }
   return {
     help: values.help === true,
     seeds: single ? 1 : number('seeds', values.seeds, 1000, 1),
@@ -105,6 +148,9 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
     limits,
     compaction,
     bounds,
+    extensions,
+    raft,
+    clients,
   };
 }
 
@@ -129,6 +175,12 @@ function parseWith(argv: readonly string[]) {
       'max-log-entries': { type: 'string' },
       'trailing-log-entries': { type: 'string' },
       'max-chunk-bytes': { type: 'string' },
+      extensions: { type: 'boolean' },
+      'no-extensions': { type: 'boolean' },
+      'pre-vote': { type: 'string' },
+      'check-quorum': { type: 'string' },
+      'read-mode': { type: 'string' },
+      clients: { type: 'string' },
     },
   });
 }

@@ -40,11 +40,12 @@ export function runSimulateCli(argv: readonly string[], output: CliOutput, extra
     weights: cli.weights,
     limits: cli.limits,
     compaction: cli.compaction ? (Object.keys(cli.bounds).length > 0 ? cli.bounds : true) : false,
+    ...(cli.extensions ? { extensions: true, clients: cli.clients, ...cli.raft } : {}),
   };
   const compacting = compactionEnabled(options);
   const write = output.progress;
   const interactive = output.interactive;
-  const totals = { events: 0, elections: 0, highestTerm: 0, commits: 0, compactions: 0, snapshotsInstalled: 0, violations: 0 };
+  const totals = { events: 0, elections: 0, highestTerm: 0, commits: 0, compactions: 0, snapshotsInstalled: 0, violations: 0, preVote: 0, checkQuorum: 0, lease: 0, operations: 0, unknown: 0, nonLinearizable: 0 };
   const failures: SimulationResult[] = [];
   const started = performance.now();
   let lastReport = -1;
@@ -57,6 +58,12 @@ export function runSimulateCli(argv: readonly string[], output: CliOutput, extra
     totals.commits += result.commits;
     totals.compactions += result.compactions;
     totals.snapshotsInstalled += result.snapshotsInstalled;
+    if (result.raft.preVote) totals.preVote++;
+    if (result.raft.checkQuorum) totals.checkQuorum++;
+    if (result.raft.readMode === 'lease') totals.lease++;
+    totals.operations += result.clientOperations;
+    totals.unknown += result.unknownOperations;
+    if (result.violation?.invariant === 'linearizable') totals.nonLinearizable++;
     if (result.violation !== undefined) {
       totals.violations++;
       failures.push(result);
@@ -83,6 +90,12 @@ export function runSimulateCli(argv: readonly string[], output: CliOutput, extra
         ? 'off'
         : `on (${Object.keys(cli.bounds).length === 0 ? 'bounds drawn from each seed' : Object.entries(cli.bounds).map(([name, value]) => `${name}=${value}`).join(', ')})`,
     ],
+    ...(cli.extensions
+      ? ([
+          ['seeds with preVote / checkQuorum / lease reads', `${totals.preVote} / ${totals.checkQuorum} / ${totals.lease}${Object.keys(cli.raft).length === 0 ? '' : ` (forced: ${Object.entries(cli.raft).map(([name, value]) => `${name}=${String(value)}`).join(', ')})`}`],
+          ['clients per seed', String(cli.clients)],
+        ] as [string, string][])
+      : ([['extensions', 'off']] as [string, string][])),
     ['simulated events', totals.events.toLocaleString('en-US')],
     ['wall time', `${seconds.toFixed(1)} s`],
     ['events per second', Math.round(totals.events / seconds).toLocaleString('en-US')],
@@ -93,6 +106,14 @@ export function runSimulateCli(argv: readonly string[], output: CliOutput, extra
       ? ([
           ['compactions (snapshots taken)', totals.compactions.toLocaleString('en-US')],
           ['snapshots installed', totals.snapshotsInstalled.toLocaleString('en-US')],
+        ] as [string, string][])
+      : []),
+    ...(cli.extensions && cli.clients > 0
+      ? ([
+          ['client operations completed', totals.operations.toLocaleString('en-US')],
+          ['client writes with unknown outcome', totals.unknown.toLocaleString('en-US')],
+          ['safety violations (other invariants)', String(totals.violations - totals.nonLinearizable)],
+          ['non-linearizable histories', String(totals.nonLinearizable)],
         ] as [string, string][])
       : []),
     ['violations', String(totals.violations)],
@@ -106,6 +127,7 @@ export function runSimulateCli(argv: readonly string[], output: CliOutput, extra
     const schedule = scheduleFor(first.seed, options);
     const shrunk = shrinkSchedule(schedule, first.seed, first.violation.invariant, options);
     print(`\nVIOLATION at seed ${first.seed}: ${first.violation.invariant}: ${first.violation.message}`);
+    if (cli.extensions) print(`raft options of seed ${first.seed}: ${JSON.stringify(first.raft)}`);
     const flags = [`--seed ${first.seed}`, `--servers ${cli.servers}`, `--length ${cli.length}`];
     if (Object.keys(cli.weights).length > 0) flags.push(`--weights ${Object.entries(cli.weights).map(([kind, weight]) => `${kind}=${weight}`).join(',')}`);
     if (cli.limits.maxEntriesPerMessage !== undefined) flags.push(`--max-entries ${cli.limits.maxEntriesPerMessage}`);
@@ -114,6 +136,11 @@ export function runSimulateCli(argv: readonly string[], output: CliOutput, extra
     if (cli.bounds.maxLogEntries !== undefined) flags.push(`--max-log-entries ${cli.bounds.maxLogEntries}`);
     if (cli.bounds.trailingLogEntries !== undefined) flags.push(`--trailing-log-entries ${cli.bounds.trailingLogEntries}`);
     if (cli.bounds.maxSnapshotChunkBytes !== undefined) flags.push(`--max-chunk-bytes ${cli.bounds.maxSnapshotChunkBytes}`);
+    if (!cli.extensions) flags.push('--no-extensions');
+    if (cli.raft.preVote !== undefined) flags.push(`--pre-vote ${cli.raft.preVote ? 'on' : 'off'}`);
+    if (cli.raft.checkQuorum !== undefined) flags.push(`--check-quorum ${cli.raft.checkQuorum ? 'on' : 'off'}`);
+    if (cli.raft.readMode !== undefined) flags.push(`--read-mode ${cli.raft.readMode}`);
+    if (cli.extensions && cli.clients !== 3) flags.push(`--clients ${cli.clients}`);
     print(`shrunk trace (${shrunk.length} of ${schedule.length} steps; replay the whole seed with ${flags.join(' ')} --trace):`);
     runSchedule(shrunk, first.seed, { ...options, trace: (line) => print(`  ${line}`) });
     print(`shrunk schedule as data: ${JSON.stringify(shrunk)}`);

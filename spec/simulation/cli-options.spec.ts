@@ -9,7 +9,9 @@ import type { SimulationOptions } from '../../lib';
 
 describe('parseCliOptions', () => {
   it('has defaults', () => {
-    expect(parseCliOptions([])).toEqual({ help: false, seeds: 1000, first: 1, servers: 5, length: 1000, trace: false, weights: {}, limits: {}, compaction: true, bounds: {} });
+    expect(parseCliOptions([])).toEqual({
+      help: false, seeds: 1000, first: 1, servers: 5, length: 1000, trace: false, weights: {}, limits: {}, compaction: true, bounds: {}, extensions: true, raft: {}, clients: 3,
+    });
   });
 
   it('reads every flag', () => {
@@ -26,7 +28,19 @@ describe('parseCliOptions', () => {
       limits: { maxEntriesPerMessage: 2, maxInflightMessages: 4 },
       compaction: true,
       bounds: {},
+      extensions: true,
+      raft: {},
+      clients: 3,
     });
+    expect(parseCliOptions(['--no-extensions'])).toMatchObject({ extensions: false, raft: {} });
+    expect(parseCliOptions(['--pre-vote', 'on', '--check-quorum', 'off', '--read-mode', 'safe', '--clients', '5'])).toMatchObject({
+      extensions: true,
+      raft: { preVote: true, checkQuorum: false, readMode: 'safe' },
+      clients: 5,
+    });
+    expect(() => parseCliOptions(['--read-mode', 'lease', '--check-quorum', 'off'])).toThrow(/--read-mode lease needs check-quorum/);
+    expect(() => parseCliOptions(['--pre-vote', 'maybe'])).toThrow(/--pre-vote takes on or off, got maybe/);
+    expect(() => parseCliOptions(['--no-extensions', '--clients', '2'])).toThrow(/--no-extensions cannot take/);
     expect(parseCliOptions(['--no-compaction'])).toMatchObject({ compaction: false, bounds: {} });
     expect(parseCliOptions(['--compaction'])).toMatchObject({ compaction: true, bounds: {} });
     expect(parseCliOptions(['--max-log-entries', '5', '--trailing-log-entries', '0', '--max-chunk-bytes', '3'])).toMatchObject({
