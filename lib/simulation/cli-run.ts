@@ -45,7 +45,7 @@ export function runSimulateCli(argv: readonly string[], output: CliOutput, extra
   const compacting = compactionEnabled(options);
   const write = output.progress;
   const interactive = output.interactive;
-  const totals = { events: 0, elections: 0, highestTerm: 0, commits: 0, compactions: 0, snapshotsInstalled: 0, violations: 0, preVote: 0, checkQuorum: 0, lease: 0, operations: 0, unknown: 0, nonLinearizable: 0 };
+  const totals = { events: 0, elections: 0, highestTerm: 0, commits: 0, compactions: 0, snapshotsInstalled: 0, violations: 0, preVote: 0, checkQuorum: 0, lease: 0, operations: 0, writes: 0, logReads: 0, indexReads: 0, unknown: 0, nonLinearizable: 0 };
   const failures: SimulationResult[] = [];
   const started = performance.now();
   let lastReport = -1;
@@ -62,6 +62,9 @@ export function runSimulateCli(argv: readonly string[], output: CliOutput, extra
     if (result.raft.checkQuorum) totals.checkQuorum++;
     if (result.raft.readMode === 'lease') totals.lease++;
     totals.operations += result.clientOperations;
+    totals.writes += result.clientOperationKinds.writes;
+    totals.logReads += result.clientOperationKinds.logReads;
+    totals.indexReads += result.clientOperationKinds.indexReads;
     totals.unknown += result.unknownOperations;
     if (result.violation?.invariant === 'linearizable') totals.nonLinearizable++;
     if (result.violation !== undefined) {
@@ -111,6 +114,7 @@ export function runSimulateCli(argv: readonly string[], output: CliOutput, extra
     ...(cli.extensions && cli.clients > 0
       ? ([
           ['client operations completed', totals.operations.toLocaleString('en-US')],
+          ['  writes / log reads / readIndex reads', [totals.writes, totals.logReads, totals.indexReads].map((n) => n.toLocaleString('en-US')).join(' / ')],
           ['client writes with unknown outcome', totals.unknown.toLocaleString('en-US')],
           ['safety violations (other invariants)', String(totals.violations - totals.nonLinearizable)],
           ['non-linearizable histories', String(totals.nonLinearizable)],

@@ -150,6 +150,8 @@ export interface SimulationResult {
   readonly clientOperations: number;
   /** Client writes whose outcome stayed unknown. */
   readonly unknownOperations: number;
+  /** Of the completed client operations: writes, reads through the log, reads through `readIndex`. */
+  readonly clientOperationKinds: { readonly writes: number; readonly logReads: number; readonly indexReads: number };
 }
 
 /** The Raft options of issue 10 a run uses. */
@@ -668,6 +670,7 @@ export function runSchedule<T = string>(schedule: readonly SimulationEvent[], se
     raft,
     clientOperations: workload?.counts.ok ?? 0,
     unknownOperations: workload?.counts.unknown ?? 0,
+    clientOperationKinds: { writes: workload?.counts.writesOk ?? 0, logReads: workload?.counts.logReadsOk ?? 0, indexReads: workload?.counts.indexReadsOk ?? 0 },
   };
 
   function checkLiveness(): void {

@@ -100,7 +100,7 @@ export class ClientWorkload {
   readonly #watched = new WeakSet<object>();
   #seq = 0;
   /** Operations started, completed, dropped and given up as unknown. */
-  readonly counts = { started: 0, ok: 0, dropped: 0, unknown: 0 };
+  readonly counts = { started: 0, ok: 0, dropped: 0, unknown: 0, writesOk: 0, logReadsOk: 0, indexReadsOk: 0 };
 
   /** `machine(id)` is server `id`'s current KV machine. */
   constructor(cluster: InMemoryCluster<string>, clients: number, keys: number, machine: (id: ServerId) => KvStateMachine | undefined) {
@@ -153,6 +153,7 @@ export class ClientWorkload {
         const value = machine.get(key);
         answer = `ready at ${result.index}: ${value === undefined ? 'absent' : JSON.stringify(value)}`;
         this.counts.ok++;
+        this.counts.indexReadsOk++;
         this.#history.push({ client, kind: 'get', key, invokedAt, returnedAt: this.#cluster.now, result: value, outcome: 'ok' });
       });
       return `client ${client} readIndex ${key} on ${leader.id}: ${answer}`;
@@ -209,7 +210,9 @@ export class ClientWorkload {
       this.#pending.delete(client);
       const command = parseKvCommand(entry.data);
       if (entry.term !== pending.term || command === undefined || command.c !== client || command.s !== pending.seq) {
-        this.#giveUp(pending); // another entry took its place: counted as unknown, which is always safe
+        // Another entry is committed at its index: the proposal (at that index and term
+        // only, as Raft never moves an entry) surely took no effect. Left out of the history.
+        this.counts.dropped++;
         continue;
       }
       const returnedAt = this.#cluster.now;
@@ -224,8 +227,10 @@ export class ClientWorkload {
         }
         const read = reads.get(id);
         reads.delete(id);
+        this.counts.logReadsOk++;
         this.#history.push({ client, kind: 'get', key: pending.key, invokedAt: pending.invokedAt, returnedAt, result: read, outcome: 'ok' });
       } else {
+        this.counts.writesOk++;
         this.#history.push({ client, kind: pending.op as 'put' | 'append', key: pending.key, value: pending.value as string, invokedAt: pending.invokedAt, returnedAt, outcome: 'ok' });
       }
     }

@@ -115,6 +115,11 @@ describe.each([
   it('is not vacuous: operations complete on every seed, over every mix of options', () => {
     expect(results.every((result) => result.clientOperations > 0)).toBe(true);
     expect(results.reduce((sum, result) => sum + result.clientOperations, 0)).toBeGreaterThan(count * 10);
+    const total = (kind: 'writes' | 'logReads' | 'indexReads'): number => results.reduce((sum, result) => sum + result.clientOperationKinds[kind], 0);
+    expect(total('writes')).toBeGreaterThan(count * 3);
+    expect(total('logReads')).toBeGreaterThan(count);
+    expect(total('indexReads')).toBeGreaterThan(count);
+    expect(results.filter((result) => result.raft.readMode === 'lease').reduce((sum, result) => sum + result.clientOperationKinds.indexReads, 0)).toBeGreaterThan(0);
     expect(results.some((result) => result.raft.readMode === 'lease')).toBe(true);
     expect(results.some((result) => result.raft.preVote && !result.raft.checkQuorum)).toBe(true);
   });
