@@ -8,6 +8,7 @@ import { SafetyChecker, type LogEntry } from '../../lib';
 import { DEFAULT_FAULT_WEIGHTS, generateSchedule } from '../../lib/simulation/schedule';
 import { extensionsFor, simulate, workloadKeysFor, type SimulationResult } from '../../lib/simulation/simulator';
 import { KvStateMachine, parseKvCommand } from '../../lib/simulation/workload';
+import { runSimulateCli } from '../../lib/simulation/cli-run';
 
 const e = (index: number, term: number, data: string): LogEntry<string> => ({ index, term, data });
 const noop = (index: number, term: number): LogEntry<string> => ({ index, term, data: undefined as unknown as string, kind: 'noop' });
@@ -137,5 +138,22 @@ describe('a planted stale read', () => {
     expect(violation?.invariant).toBe('linearizable');
     expect(violation?.message).toMatch(/is not linearizable: not linearizable: key/);
     expect(violation?.message).toMatch(/no order of the operations before it gives/);
+  });
+});
+
+describe('npm run simulate with a planted stale read', () => {
+  it('reports the first non-linearizable seed with the explanation, the options of the seed and a shrunk trace', () => {
+    const lines: string[] = [];
+    const status = runSimulateCli(['--seeds', '8', '--servers', '3'], { log: (line) => lines.push(line), progress: () => undefined, interactive: false }, {
+      readFrom: (leader, cluster) => (leader + 1) % cluster.servers.length,
+    });
+    const text = lines.join('\n');
+    expect(status).toBe(1);
+    expect(text).toMatch(/^\| non-linearizable histories +\| [1-8] \|$/m);
+    expect(text).toMatch(/^\| safety violations \(other invariants\) +\| 0 \|$/m);
+    expect(text).toMatch(/^VIOLATION at seed \d+: linearizable: the clients' history \(\d+ operations\) is not linearizable/m);
+    expect(text).toMatch(/^raft options of seed \d+: \{"preVote":(true|false),"checkQuorum":(true|false),"readMode":"(safe|lease)"\}$/m);
+    const shrunk = /^shrunk trace \((\d+) of 1000 steps/m.exec(text);
+    expect(Number(shrunk?.[1])).toBeLessThan(100);
   });
 });
