@@ -128,7 +128,10 @@ export class ClientWorkload {
     const client = event.client % this.#clients;
     const key = WORKLOAD_KEYS[event.key % this.#keys] as string;
     if (this.#pending.has(client)) return `client ${client} busy`;
-    const leader = this.#cluster.leader();
+    // A client talks to a server that believes it leads, which may be a deposed leader of an
+    // older term cut off by a partition: that is where stale reads would come from.
+    const leaders = this.#cluster.servers.filter((s) => s.role === 'leader' && this.#cluster.isRunning(s.id));
+    const leader = leaders[(event.client + event.key) % Math.max(1, leaders.length)];
     if (leader === undefined) return `client ${client} ${event.op} ${key}: no leader`;
     const seq = ++this.#seq;
     const invokedAt = this.#cluster.now;
