@@ -23,17 +23,19 @@ export { SimulatedDiskState } from './simulation/disk';
 export { SafetyChecker } from './simulation/invariants';
 export { ObservedPersistentState, checkCommitIndexes, logReader, observeServer } from './simulation/observe';
 export type {
-  AdvanceStep, DeliverStep, DropStep, DuplicateStep, HoldStep, ProposeStep, TimeoutStep, HeartbeatStep, CrashStep, RestartStep, PartitionStep, HealStep, IsolateLeaderStep, ReconnectAllStep, CutLinkStep, RestoreLinksStep, QuietStep, CompactStep, CrashInTransferStep,
+  AdvanceStep, DeliverStep, DropStep, DuplicateStep, HoldStep, ProposeStep, TimeoutStep, HeartbeatStep, CrashStep, RestartStep, PartitionStep, HealStep, IsolateLeaderStep, ReconnectAllStep, CutLinkStep, RestoreLinksStep, QuietStep, CompactStep, CrashInTransferStep, TransferStep, ReadStep, ClientStep,
   FaultWeights,
   ScheduleOptions,
   SimulationEvent,
 } from './simulation/schedule';
-export { COMPACTION_FAULT_WEIGHTS, DEFAULT_FAULT_WEIGHTS, generateSchedule } from './simulation/schedule';
-export type { CompactionBounds, MessageLimits, SimulatedStateMachine, SimulationOptions, SimulationResult } from './simulation/simulator';
-export { compactionFor, describeMessage, limitsFor, runSchedule, scheduleFor, shrinkSchedule, simulate } from './simulation/simulator';
+export { COMPACTION_FAULT_WEIGHTS, DEFAULT_FAULT_WEIGHTS, EXTENSION_FAULT_WEIGHTS, generateSchedule } from './simulation/schedule';
+export type { ClientOperationKinds, CompactionBounds, MessageLimits, RaftExtensions, SimulatedStateMachine, SimulationOptions, SimulationResult } from './simulation/simulator';
+export { extensionsFor, compactionFor, describeMessage, limitsFor, runSchedule, scheduleFor, shrinkSchedule, simulate } from './simulation/simulator';
 export type { AppliedDigest } from './simulation/observe';
 export { checkAppliedState } from './simulation/observe';
 export { DigestStateMachine } from './simulation/machine';
 export { EMPTY_DIGEST, digestStep } from './simulation/invariants';
 export type { KeyCheckResult, KeyExplanation, KeySearchResult, KvHistory, KvOperation, KvOperationKind, KvState, KvStepResult, LinearizabilityOptions, LinearizabilityResult, MinimizedHistory, NormalizedOperation } from './simulation/linearizability';
 export { DEFAULT_LINEARIZABILITY_MAX_STEPS, DEFAULT_LINEARIZABILITY_MINIMIZE_CHECKS, DEFAULT_LINEARIZABILITY_MINIMIZE_STEPS, KV_INITIAL_STATE, checkLinearizability, explainKey, formatExplanation, formatOperation, formatValue, happensBefore, kvStep, minimizeKeyHistory, normalizeOperation, possibleValuesBefore, searchKey, withoutUnobservedUnknownWrites } from './simulation/linearizability';
+export type { KvCommand, WorkloadCounts } from './simulation/workload';
+export { CLIENT_TIMEOUT_MS, ClientWorkload, KvStateMachine, WORKLOAD_KEYS, parseKvCommand } from './simulation/workload';

@@ -151,7 +151,17 @@ export interface SimulationResult {
   /** Client writes whose outcome stayed unknown. */
   readonly unknownOperations: number;
   /** Of the completed client operations: writes, reads through the log, reads through `readIndex`. */
-  readonly clientOperationKinds: { readonly writes: number; readonly logReads: number; readonly indexReads: number };
+  readonly clientOperationKinds: ClientOperationKinds;
+}
+
+/** How many client operations of each kind completed in a run. */
+export interface ClientOperationKinds {
+  /** Writes (put, append). */
+  readonly writes: number;
+  /** Reads through the log. */
+  readonly logReads: number;
+  /** Reads through readIndex. */
+  readonly indexReads: number;
 }
 
 /** The Raft options of issue 10 a run uses. */

@@ -6,12 +6,35 @@ import type { SimulatedStateMachine } from './machine';
 import type { ClientStep } from './schedule';
 
 /** A client command as the log carries it (JSON text): client, sequence number, operation, key, value. */
-interface KvCommand {
+export interface KvCommand {
+  /** The client. */
   readonly c: number;
+  /** The client's sequence number of the operation. */
   readonly s: number;
+  /** The operation. */
   readonly op: 'put' | 'append' | 'get';
+  /** The key. */
   readonly k: string;
+  /** The value put or appended. */
   readonly v?: string;
+}
+
+/** What a {@link ClientWorkload} counted. */
+export interface WorkloadCounts {
+  /** Operations started. */
+  started: number;
+  /** Operations that completed. */
+  ok: number;
+  /** Operations dropped for sure (no leader, refused, or a read answered forward or delay). */
+  dropped: number;
+  /** Writes whose outcome is unknown. */
+  unknown: number;
+  /** Writes that completed. */
+  writesOk: number;
+  /** Reads through the log that completed. */
+  logReadsOk: number;
+  /** Reads through readIndex that completed. */
+  indexReadsOk: number;
 }
 
 /** Parses a client command, or `undefined` for other data (the schedule's plain proposals, say). */
@@ -100,7 +123,7 @@ export class ClientWorkload {
   readonly #watched = new WeakSet<object>();
   #seq = 0;
   /** Operations started, completed, dropped and given up as unknown. */
-  readonly counts = { started: 0, ok: 0, dropped: 0, unknown: 0, writesOk: 0, logReadsOk: 0, indexReadsOk: 0 };
+  readonly counts: WorkloadCounts = { started: 0, ok: 0, dropped: 0, unknown: 0, writesOk: 0, logReadsOk: 0, indexReadsOk: 0 };
 
   /** `machine(id)` is server `id`'s current KV machine. */
   constructor(cluster: InMemoryCluster<string>, clients: number, keys: number, machine: (id: ServerId) => KvStateMachine | undefined) {
