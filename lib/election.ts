@@ -4,7 +4,7 @@ import { answerPreVote } from './pre-vote';
 import { isAtLeastAsUpToDate, quorumSize } from './quorum';
 import type { ServerState } from './server-state';
 import type { ServerId, Term } from './types';
-import { validateRequestVoteReply } from './validation';
+import { requestVotes } from './vote-requests';
 
 /**
  * A candidate (§5.2): it has voted for itself in a new term and asks the others for their
@@ -42,24 +42,7 @@ export class CandidateRole<T> extends ElectionTimerRole<T> {
       state.becomeLeader();
       return;
     }
-    const term = this.#term;
-    const last = state.log.lastPosition();
-    for (let peer = 0; peer < state.options.clusterSize; peer++) {
-      if (peer === state.id) continue;
-      const voter = peer;
-      const message: RequestVoteMessage = {
-        type: 'requestVote',
-        candidateTerm: term,
-        candidateId: state.id,
-        candidateLastLogEntry: last,
-        ...(this.#leadershipTransfer ? { leadershipTransfer: true } : {}),
-        replyChannel: (reply) => {
-          const checked = validateRequestVoteReply(reply, voter, term);
-          state.step('replyChannel', () => this.#onReply(checked, voter));
-        },
-      };
-      state.outbox.send(voter, message);
-    }
+    requestVotes(state, this.#term, 'vote', this.#leadershipTransfer, (reply, voter) => this.#onReply(reply, voter));
   }
 
   #onReply(reply: RequestVoteReply, voter: ServerId): void {

@@ -3,7 +3,7 @@ import type { RequestVoteMessage, RequestVoteReply } from './messages';
 import { isAtLeastAsUpToDate, quorumSize } from './quorum';
 import type { ServerState } from './server-state';
 import type { ServerId, Term } from './types';
-import { validateRequestVoteReply } from './validation';
+import { requestVotes } from './vote-requests';
 
 /**
  * Pre-vote (thesis §9.6): before a server raises its term, it asks the others whether they
@@ -43,24 +43,7 @@ export class PreVoteRole<T> extends ElectionTimerRole<T> {
       state.startElection('poll won');
       return;
     }
-    const term = this.#term;
-    const last = state.log.lastPosition();
-    for (let peer = 0; peer < state.options.clusterSize; peer++) {
-      if (peer === state.id) continue;
-      const voter = peer;
-      const message: RequestVoteMessage = {
-        type: 'requestVote',
-        candidateTerm: term,
-        candidateId: state.id,
-        candidateLastLogEntry: last,
-        preVote: true,
-        replyChannel: (reply) => {
-          const checked = validateRequestVoteReply(reply, voter, term, true);
-          state.step('replyChannel', () => this.#onReply(checked, voter));
-        },
-      };
-      state.outbox.send(voter, message);
-    }
+    requestVotes(state, this.#term, 'poll', false, (reply, voter) => this.#onReply(reply, voter));
   }
 
   #onReply(reply: RequestVoteReply, voter: ServerId): void {
