@@ -96,9 +96,7 @@ export function receiveAppendEntries<T>(state: ServerState<T>, message: AppendEn
     outbox.reply(message.replyChannel, { follower: id, followerTerm: term, success: false, matchIndex: 0 });
     return;
   }
-  state.setLeader(message.leaderId);
-  state.resetElectionTimer();
-  state.lastLeaderContact = state.options.clock();
+  state.heardFromLeader(message.leaderId);
   const prev = message.prevLogEntry;
   if (!log.holds(prev)) {
     const hint = log.rejectionHint(prev);

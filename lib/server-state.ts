@@ -201,6 +201,16 @@ export class ServerState<T> {
     this.events.raise('leaderChange', leaderId, this.currentTerm);
   }
 
+  /**
+   * The leader of the current term, `leaderId`, spoke (AppendEntries or InstallSnapshot):
+   * record it, restart the election timer, and note the time for the leader lease.
+   */
+  heardFromLeader(leaderId: ServerId): void {
+    this.setLeader(leaderId);
+    this.resetElectionTimer();
+    this.lastLeaderContact = this.options.clock();
+  }
+
   /** A fresh election deadline: `clock() + electionTimeout + jitter`. */
   #newElectionDeadline(): number {
     const { clock, random, electionTimeout, electionTimeoutRange } = this.options;

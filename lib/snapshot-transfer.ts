@@ -156,9 +156,7 @@ export function receiveInstallSnapshot<T>(state: ServerState<T>, message: Instal
     reply(false, 0);
     return;
   }
-  state.setLeader(message.leaderId);
-  state.resetElectionTimer();
-  state.lastLeaderContact = state.options.clock();
+  state.heardFromLeader(message.leaderId);
   if (message.lastIncluded.index <= log.commitIndex) {
     reply(true, message.offset + message.data.length);
     return;
