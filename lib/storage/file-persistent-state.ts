@@ -17,6 +17,11 @@ export interface FilePersistentStateOptions<T> {
   codec?: Codec<T>;
   /** A segment file is closed, and a new one started, once it holds this many bytes. @default 64 MiB */
   maxSegmentBytes?: number;
+  /**
+   * Called after each `sync()` that wrote something, with how long its write and
+   * `fdatasync` took in seconds (for a latency histogram). An error it throws is ignored.
+   */
+  onSync?: (seconds: number) => void;
 }
 
 /**
@@ -67,6 +72,7 @@ export class FilePersistentState<T> implements IPersistentState<T> {
   readonly #maxSegmentBytes: number;
   readonly #mirror: InMemoryPersistentState<T>;
   readonly #release: () => void;
+  readonly #onSync: ((seconds: number) => void) | undefined;
   #fd: number;
   #sequence: number;
   #segmentBytes: number;
@@ -79,8 +85,9 @@ export class FilePersistentState<T> implements IPersistentState<T> {
   /** The version in FORMAT: 2 until the first compaction of a store written before compaction existed. */
   #formatVersion: 2 | 3;
 
-  private constructor(directory: string, codec: Codec<T>, maxSegmentBytes: number, release: () => void, log: OpenedLog<T>) {
+  private constructor(directory: string, codec: Codec<T>, maxSegmentBytes: number, release: () => void, log: OpenedLog<T>, onSync: ((seconds: number) => void) | undefined) {
     this.directory = directory;
+    this.#onSync = onSync;
     this.#codec = codec;
     this.#maxSegmentBytes = maxSegmentBytes;
     this.#release = release;
@@ -99,7 +106,7 @@ export class FilePersistentState<T> implements IPersistentState<T> {
    * @throws {@link StorageError} when the directory is open elsewhere or cannot be read or written.
    * @throws {@link ConfigurationError} when `directory` is not a non-empty string (without NUL), `options` is
    *   not an object, or an option is invalid (a `codec` without `encode` and `decode` functions,
-   *   a `maxSegmentBytes` that is not an integer >= 1024).
+   *   a `maxSegmentBytes` that is not an integer >= 1024, an `onSync` that is not a function).
    */
   static open<T>(directory: string, options: FilePersistentStateOptions<T> = {}): FilePersistentState<T> {
     if (typeof directory !== 'string' || directory.length === 0 || directory.includes('\0')) throw new ConfigurationError('directory', directory, 'a path');
@@ -110,6 +117,7 @@ export class FilePersistentState<T> implements IPersistentState<T> {
     }
     const maxSegmentBytes = options.maxSegmentBytes === undefined ? 64 * 1024 * 1024 : options.maxSegmentBytes;
     if (!Number.isSafeInteger(maxSegmentBytes) || maxSegmentBytes < 1024) throw new ConfigurationError('maxSegmentBytes', maxSegmentBytes, 'an integer >= 1024');
+    if (options.onSync !== undefined && typeof options.onSync !== 'function') throw new ConfigurationError('onSync', options.onSync, 'a function');
     const path = resolve(directory);
     checkCrc32Support(path);
     io(path, () => {
@@ -118,7 +126,7 @@ export class FilePersistentState<T> implements IPersistentState<T> {
     });
     const release = lockDirectory(path);
     try {
-      return new FilePersistentState(path, codec, maxSegmentBytes, release, openLog(path, codec));
+      return new FilePersistentState(path, codec, maxSegmentBytes, release, openLog(path, codec), options.onSync);
     } catch (error) {
       release();
       throw error;
@@ -307,10 +315,18 @@ export class FilePersistentState<T> implements IPersistentState<T> {
     if (this.#segmentBytes >= this.#maxSegmentBytes) this.#rotate();
     const batch = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending, this.#pendingBytes);
     const file = join(this.directory, segmentName(this.#sequence));
+    const started = this.#onSync === undefined ? 0 : performance.now();
     io(file, () => {
       writeAll(this.#fd, batch, this.#segmentBytes);
       fdatasyncSync(this.#fd);
     });
+    if (this.#onSync !== undefined) {
+      try {
+        this.#onSync((performance.now() - started) / 1000);
+      } catch {
+        // a metrics hook never fails a sync
+      }
+    }
     this.#segmentBytes += batch.length;
     this.#pending = [];
     this.#pendingBytes = 0;
