@@ -75,6 +75,12 @@ export interface KvHttpOptions {
   readonly headersTimeoutMs?: number;
   /** Time allowed to receive a whole request (headers and body), in milliseconds. Default 30000. */
   readonly receiveTimeoutMs?: number;
+  /**
+   * Inactivity allowed on a connection while a request is being received or answered (a
+   * client that stops sending, or stops reading the answer), in milliseconds; an idle
+   * keep-alive connection is governed by `keepAliveTimeoutMs` instead. Default 60000.
+   */
+  readonly socketTimeoutMs?: number;
   /** The most connections open at once (more are refused). Default 1024. */
   readonly maxConnections?: number;
 }
@@ -201,14 +207,17 @@ function readValue(req: http.IncomingMessage, res: http.ServerResponse, expectsC
       cleanup();
       reject(error);
     };
+    const onClose = (): void => onError(new Error('the connection closed before the whole value arrived'));
     const cleanup = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
+      req.off('close', onClose);
     };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
+    req.on('close', onClose);
   });
 }
 
@@ -223,6 +232,7 @@ export function createKvHttpServer(backend: KvBackend, options: KvHttpOptions = 
   const keepAliveTimeout = positiveOption('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 65_000);
   const headersTimeout = positiveOption('headersTimeoutMs', options.headersTimeoutMs, 10_000);
   const receiveTimeout = positiveOption('receiveTimeoutMs', options.receiveTimeoutMs, 30_000);
+  const socketTimeout = positiveOption('socketTimeoutMs', options.socketTimeoutMs, 60_000);
   const maxConnections = positiveOption('maxConnections', options.maxConnections, 1024);
   const { onResponse, onError } = options;
 
@@ -328,12 +338,18 @@ export function createKvHttpServer(backend: KvBackend, options: KvHttpOptions = 
     );
   };
 
-  const server = http.createServer({ keepAliveTimeout, headersTimeout, requestTimeout: receiveTimeout }, (req, res) => onRequest(req, res, false));
+  // The header and whole-request deadlines are checked every connectionsCheckingInterval
+  // (node's default is 30 s, which would let a slow client overstay them by that much).
+  const server = http.createServer(
+    { keepAliveTimeout, headersTimeout, requestTimeout: receiveTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) },
+    (req, res) => onRequest(req, res, false),
+  );
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => onRequest(req, res, true));
   server.keepAliveTimeout = keepAliveTimeout;
   server.headersTimeout = headersTimeout;
   server.requestTimeout = receiveTimeout;
   server.maxConnections = maxConnections;
+  server.timeout = socketTimeout; // with no 'timeout' listener, node destroys the socket
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();

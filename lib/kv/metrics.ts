@@ -106,10 +106,10 @@ export abstract class BaseMetric<S> implements Metric {
   readonly help: string;
   /** The label names, in the order they are rendered. */
   readonly labelNames: readonly string[];
-  /** The series by their label values (as JSON), in the order first seen. */
+  /** The series by their label values (as JSON), in the order first seen. @internal */
   protected readonly series = new Map<string, { readonly values: readonly string[]; state: S }>();
 
-  /** Checks the name and label names (`reserved` ones are refused). */
+  /** Checks the name and label names (`reserved` ones are refused). @internal */
   protected constructor(options: MetricOptions, reserved: readonly string[]) {
     if (!METRIC_NAME.test(options.name)) throw new TypeError(`invalid metric name ${JSON.stringify(options.name)}`);
     const labelNames = [...(options.labelNames ?? [])];
@@ -126,7 +126,7 @@ export abstract class BaseMetric<S> implements Metric {
     this.labelNames = Object.freeze(labelNames);
   }
 
-  /** The series for a label set, created with `initial()` on first use. */
+  /** The series for a label set, created with `initial()` on first use. @internal */
   protected seriesFor(labels: MetricLabels | undefined, initial: () => S): { readonly values: readonly string[]; state: S } {
     const values = this.labelValues(labels);
     const key = JSON.stringify(values);
@@ -138,7 +138,7 @@ export abstract class BaseMetric<S> implements Metric {
     return entry;
   }
 
-  /** The state of the series of `labels`, without creating it. */
+  /** The state of the series of `labels`, without creating it. @internal */
   protected peek(labels: MetricLabels | undefined): S | undefined {
     return this.series.get(JSON.stringify(this.labelValues(labels)))?.state;
   }
@@ -157,7 +157,7 @@ export abstract class BaseMetric<S> implements Metric {
     });
   }
 
-  /** The HELP and TYPE lines. */
+  /** The HELP and TYPE lines. @internal */
   protected header(type: string): string {
     return `# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} ${type}\n`;
   }
@@ -248,10 +248,12 @@ export class Gauge extends BaseMetric<number> {
 }
 
 /** The state of one histogram series. */
-interface HistogramSeries {
+export interface HistogramSeries {
   /** Observations per bucket (not cumulative), the last one for `+Inf`. */
   readonly counts: number[];
+  /** The sum of the observations. */
   sum: number;
+  /** The number of observations. */
   count: number;
 }
 

@@ -488,6 +488,7 @@ describe('KV HTTP service', () => {
       expect(server.headersTimeout).toBe(10_000);
       expect(server.requestTimeout).toBe(30_000);
       expect(server.maxConnections).toBe(1024);
+      expect(server.timeout).toBe(60_000);
     });
 
     it('reports every response through onResponse', async () => {
@@ -520,6 +521,35 @@ describe('KV HTTP service', () => {
       expect((await put('/kv/a', 'x')).status).toBe(204);
       expect((await request({ path: '/kv/a' })).status).toBe(200);
       expect(errors.map((e) => (e as Error).message)).toEqual(['hook', 'hook']);
+    });
+
+    it('closes a connection whose headers never finish (slow loris) with 408', async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await start({ headersTimeoutMs: 100, receiveTimeoutMs: 200 });
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.write('GET /status HTTP/1.1\r\nHost: x\r\nX-Slow: '));
+        const chunks: Buffer[] = [];
+        socket.on('data', (chunk) => chunks.push(chunk));
+        socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+        socket.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    });
+
+    it('closes a connection whose body never finishes with 408, writing nothing', async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await start({ headersTimeoutMs: 100, receiveTimeoutMs: 200 });
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.write('PUT /kv/a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc'));
+        const chunks: Buffer[] = [];
+        socket.on('data', (chunk) => chunks.push(chunk));
+        socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+        socket.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(backend.writes).toEqual([]);
     });
 
     it('refuses bad options', () => {
