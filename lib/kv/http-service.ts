@@ -31,6 +31,11 @@
 //   RaftError code when there is one; the message itself is not sent and nothing is logged:
 //   pass `onError` to see it). Every error body is one line of text ending in a newline.
 // - GET answers `Content-Type: text/plain; charset=utf-8` and `Cache-Control: no-store`.
+// - Connection limits (options to change them): keep-alive idle 65 s; headers must arrive within
+//   10 s and a whole request within 30 s (else 408 and close; checked every second); 60 s of
+//   inactivity while a request is in progress closes the socket; 1,024 connections at most;
+//   node's default 16 KiB header limit (431). So one connection holds at most ~1 MiB + 16 KiB.
+// - A malformed request gets node's status (400, 408, 431) with a one-line body, then a close.
 
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
