@@ -30,7 +30,7 @@ export class Counter implements NodeStateMachine<Add, number> {
 /** An in-memory store that counts syncs. */
 export class CountingState extends InMemoryPersistentState<NodeEntry<Add>> {
   syncs = 0;
-  override sync(): void {
+  sync(): void {
     this.syncs++;
   }
 }
