@@ -346,7 +346,8 @@ export class TcpTransport implements PeerTransport {
       server.on('tlsClientError', (error: Error & { code?: string }, socket: tls.TLSSocket) => {
         socket.destroy();
         if (this.closing !== null) return;
-        this.refused[tlsRefusal(error)]++;
+        const reason = tlsRefusal(error, socket);
+        if (reason !== null) this.refused[reason]++;
       });
     }
     return new Promise<void>((resolve, reject) => {
@@ -435,7 +436,14 @@ export class TcpTransport implements PeerTransport {
     socket.setNoDelay(true);
     connection.handshakeTimer = setTimeout(() => this.refuse(connection, 'handshakeTimeout'), this.handshakeTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.onData(connection, chunk));
-    socket.on('error', () => this.drop(connection));
+    socket.on('error', (error: Error & { code?: string }) => {
+      // A dialer that rejects the acceptor's certificate refuses a stranger.
+      if (!connection.authenticated && connection.handshake instanceof DialerHandshake && isCertificateError(error)) {
+        this.refuse(connection, 'stranger');
+      } else {
+        this.drop(connection);
+      }
+    });
     socket.on('close', () => this.drop(connection));
     socket.on('end', () => this.drop(connection));
   }
@@ -646,11 +654,24 @@ function caList(ca: TcpTlsOptions['ca']): string | Buffer | (string | Buffer)[] 
   return typeof ca === 'string' || Buffer.isBuffer(ca) ? ca : [...ca];
 }
 
-/** The refusal counter of a failed TLS handshake. */
-function tlsRefusal(error: Error & { code?: string }): RefusalReason {
+/**
+ * The refusal counter of a TLS handshake the server failed: a missing or untrusted client
+ * certificate is a stranger; a timeout is a timeout; a peer hanging up is not counted (it is
+ * the peer refusing us); anything else is bytes that are not TLS: garbage.
+ */
+function tlsRefusal(error: Error & { code?: string }, socket: tls.TLSSocket): RefusalReason | null {
+  if (socket.authorizationError !== undefined && socket.authorizationError !== null) return 'stranger';
   if (error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return 'handshakeTimeout';
-  if (/certificate|CERT/i.test(`${error.code ?? ''} ${error.message}`)) return 'stranger';
+  if (isCertificateError(error)) return 'stranger';
+  if (error.code === 'ECONNRESET' || error.code === 'EPIPE') return null;
   return 'garbage';
+}
+
+/** Whether a TLS error is about the peer's certificate (missing, untrusted, or for another host). */
+function isCertificateError(error: Error & { code?: string }): boolean {
+  // An alert is the peer complaining about us, not us refusing the peer.
+  if ((error.code ?? '').includes('ALERT')) return false;
+  return /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|CA_/i.test(error.code ?? '') || /certificate/i.test(error.message);
 }
 
 /**
