@@ -18,6 +18,10 @@
  * `raft-ts/testing`: {@link InMemoryCluster}, {@link InMemoryNetwork}, {@link seededRandom}.
  * No Node.js module: bundles for a browser.
  *
+ * @groupDescription Networked
+ * `raft-ts/node`: {@link TcpTransport}, {@link RaftNode} and the key-value service
+ * ({@link startKvMember}). Node.js 20.15 or later.
+ *
  * @groupDescription Simulation
  * `raft-ts/testing`: seeded fault schedules ({@link generateSchedule}), the simulator
  * ({@link simulate}, {@link runSchedule}, {@link shrinkSchedule}) and the
@@ -83,3 +87,29 @@ export type { KeyCheckResult, KeyExplanation, KeySearchResult, KvHistory, KvOper
 export { DEFAULT_LINEARIZABILITY_MAX_STEPS, DEFAULT_LINEARIZABILITY_MINIMIZE_CHECKS, DEFAULT_LINEARIZABILITY_MINIMIZE_STEPS, KV_INITIAL_STATE, checkLinearizability, explainKey, formatExplanation, formatOperation, formatValue, happensBefore, kvStep, minimizeKeyHistory, normalizeOperation, possibleValuesBefore, searchKey, withoutUnobservedUnknownWrites } from './simulation/linearizability';
 export type { KvCommand, WorkloadCounts } from './simulation/workload';
 export { CLIENT_TIMEOUT_MS, ClientWorkload, KvStateMachine, WORKLOAD_KEYS, parseKvCommand } from './simulation/workload';
+export type { PeerAddress, PeerStats, PeerTransport, RefusalReason, RequestHandler, TransportStats, WireValue } from './net/peer-transport';
+export type { ReconnectDelay, TcpTlsOptions, TcpTransportOptions } from './net/tcp-transport';
+export { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_PENDING_REPLIES, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_RECONNECT_DELAY_MS, DEFAULT_REPLY_TIMEOUT_MS, TcpTransport } from './net/tcp-transport';
+export type { FrameCodec } from './net/codec';
+export { GarbageFrameError, JSON_FRAME_CODEC } from './net/codec';
+export { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameTooLargeError, encodeFrame } from './net/frame';
+export { HandshakeError } from './net/handshake';
+export type { Closable, NodeCounters, NodeServerOptions, NodeStatus, ProposeOptions, RaftNodeEvents, RaftNodeOptions } from './node/raft-node';
+export { RaftNode } from './node/raft-node';
+export type { NodeEntry, NodeStateMachine } from './node/session-state-machine';
+export type { ClientSession, ClientSessionLimits } from './node/client-sessions';
+export { DEFAULT_SESSION_LIMITS } from './node/client-sessions';
+export { CommandFailedError, NoLeaderError, NodeStoppedError, OutcomeUnknownError, OverloadedError, SessionExpiredError } from './node/node-errors';
+export { LoopbackNetwork } from './node/loopback-transport';
+export type { KvBackend, KvStatus } from './kv/kv-backend';
+export type { KvDelete, KvPut, KvWrite } from './kv/kv-store';
+export { KvStore } from './kv/kv-store';
+export type { KvMember, KvMemberOptions } from './kv/kv-member';
+export { RaftKvBackend, startKvMember } from './kv/kv-member';
+export { KvMetrics } from './kv/kv-metrics';
+export type { KvHttpOptions, KvHttpRoute } from './kv/http-service';
+export { MAX_KEY_BYTES, MAX_VALUE_BYTES, createKvHttpServer } from './kv/http-service';
+export type { KvHttpMetrics } from './kv/http-metrics';
+export { createKvHttpMetrics } from './kv/http-metrics';
+export type { GaugeOptions, GaugeSample, HistogramOptions, HistogramSeries, Metric, MetricLabels, MetricOptions } from './kv/metrics';
+export { BaseMetric, Counter, FSYNC_LATENCY_BUCKETS, Gauge, Histogram, MetricsRegistry, PROMETHEUS_CONTENT_TYPE, REQUEST_LATENCY_BUCKETS } from './kv/metrics';

@@ -1,7 +1,8 @@
 // A typedoc plugin: groups the API reference by the package's subpath entries instead of by
 // kind alone. Every name exported by lib/index.ts gets a `@group` after the entry that also
 // exports it: "Core" (raft-ts/core), "Errors" (the error classes, in raft-ts/core),
-// "Storage" (raft-ts/storage), "Testing" and "Simulation" (raft-ts/testing). A name that no
+// "Storage" (raft-ts/storage), "Testing" and "Simulation" (raft-ts/testing), "Networked"
+// (raft-ts/node). A name that no
 // subpath entry exports keeps typedoc's grouping by kind (spec/package/entries.spec.ts fails
 // on such a name anyway). The entries are read with the TypeScript program typedoc already
 // built, so there is no list to keep in step here.
@@ -16,6 +17,7 @@ const ENTRIES = [
   ['core.ts', (file) => (file === join(lib, 'errors.ts') ? 'Errors' : 'Core')],
   ['storage.ts', (file) => (file === join(lib, 'errors.ts') ? 'Errors' : 'Storage')],
   ['testing.ts', (file) => (file.startsWith(join(lib, 'simulation') + sep) ? 'Simulation' : 'Testing')],
+  ['node.ts', () => 'Networked'],
 ];
 
 /** @param {import('typedoc').Application} app */

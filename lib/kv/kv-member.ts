@@ -11,7 +11,7 @@ import type { ServerId } from '../types';
 import { createKvHttpServer } from './http-service';
 import type { KvBackend, KvStatus } from './kv-backend';
 import { KvMetrics } from './kv-metrics';
-import { KvStore, type KvCommand } from './kv-store';
+import { KvStore, type KvWrite } from './kv-store';
 
 /** What one member of the key-value service is started with (the `npm run kv` flags). */
 export interface KvMemberOptions {
@@ -36,7 +36,7 @@ export interface KvMemberOptions {
 /** A running member: its node, store and HTTP server. */
 export interface KvMember {
   /** The Raft node. */
-  readonly node: RaftNode<KvCommand, null>;
+  readonly node: RaftNode<KvWrite, null>;
   /** The key-value state. */
   readonly store: KvStore;
   /** The HTTP server. */
@@ -53,12 +53,12 @@ export interface KvMember {
  * `readIndex` and then read the local {@link KvStore}.
  */
 export class RaftKvBackend implements KvBackend {
-  readonly #node: RaftNode<KvCommand, null>;
+  readonly #node: RaftNode<KvWrite, null>;
   readonly #store: KvStore;
   readonly #metrics: KvMetrics;
 
   /** Serves `store` through `node`; `metrics` renders `/metrics`. */
-  constructor(node: RaftNode<KvCommand, null>, store: KvStore, metrics: KvMetrics) {
+  constructor(node: RaftNode<KvWrite, null>, store: KvStore, metrics: KvMetrics) {
     this.#node = node;
     this.#store = store;
     this.#metrics = metrics;
@@ -108,7 +108,7 @@ export class RaftKvBackend implements KvBackend {
  */
 export async function startKvMember(options: KvMemberOptions): Promise<KvMember> {
   const metrics = new KvMetrics();
-  const persistentState = FilePersistentState.open<NodeEntry<KvCommand>>(join(options.dataDir, 'raft'), { onSync: (seconds) => metrics.fsyncSeconds.observe(seconds) });
+  const persistentState = FilePersistentState.open<NodeEntry<KvWrite>>(join(options.dataDir, 'raft'), { onSync: (seconds) => metrics.fsyncSeconds.observe(seconds) });
   let transport: TcpTransport;
   try {
     transport = await TcpTransport.listen({ id: options.id, peers: options.peers, secret: options.secret, ...(options.tls === undefined ? {} : { tls: options.tls }) });
@@ -117,7 +117,7 @@ export async function startKvMember(options: KvMemberOptions): Promise<KvMember>
     throw error;
   }
   const store = new KvStore();
-  const node = new RaftNode<KvCommand, null>({
+  const node = new RaftNode<KvWrite, null>({
     id: options.id,
     transport,
     persistentState,

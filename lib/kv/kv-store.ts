@@ -1,13 +1,31 @@
 import type { NodeStateMachine } from '../node/session-state-machine';
 
-/** A command of the key-value store, as it is stored in the log. */
-export type KvCommand = { readonly op: 'put'; readonly key: string; readonly value: string } | { readonly op: 'delete'; readonly key: string };
+/** A write of the key-value store, as it is stored in the log. */
+export type KvWrite = KvPut | KvDelete;
+
+/** Stores `value` under `key`. */
+export type KvPut = {
+  /** Discriminant. */
+  readonly op: 'put';
+  /** The key. */
+  readonly key: string;
+  /** The value. */
+  readonly value: string;
+};
+
+/** Removes `key` (nothing happens when it is absent). */
+export type KvDelete = {
+  /** Discriminant. */
+  readonly op: 'delete';
+  /** The key. */
+  readonly key: string;
+};
 
 /**
  * The key-value service's state machine: a map from string keys to string values. `apply`
  * returns `null` (a write's result is only that it happened).
  */
-export class KvStore implements NodeStateMachine<KvCommand, null> {
+export class KvStore implements NodeStateMachine<KvWrite, null> {
   readonly #entries = new Map<string, string>();
 
   /** The value of `key`, `undefined` when absent. Read only after `RaftNode.readIndex` for a linearizable read. */
@@ -24,7 +42,7 @@ export class KvStore implements NodeStateMachine<KvCommand, null> {
    * Applies one put or delete.
    * @throws TypeError for a command of another shape (the same on every replica).
    */
-  apply(command: KvCommand): null {
+  apply(command: KvWrite): null {
     if (command.op === 'put' && typeof command.key === 'string' && typeof command.value === 'string') this.#entries.set(command.key, command.value);
     else if (command.op === 'delete' && typeof command.key === 'string') this.#entries.delete(command.key);
     else throw new TypeError(`not a key-value command: ${JSON.stringify(command)}`);

@@ -22,7 +22,7 @@ export type CommandOutcome =
 /** How a session sees a request before it is applied. */
 export type SessionCheck = { readonly type: 'new' } | { readonly type: 'duplicate'; readonly outcome: CommandOutcome } | { readonly type: 'expired' };
 
-/** The bounds of a {@link ClientSessions} table. */
+/** The bounds of the client-session table a node keeps in its replicated state. */
 export interface ClientSessionLimits {
   /** Most clients remembered; the one used least recently is forgotten first. @default 10,000 */
   readonly maxClients: number;

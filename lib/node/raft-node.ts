@@ -13,6 +13,12 @@ import { SessionStateMachine, type NodeEntry, type NodeStateMachine } from './se
 /** Server options a {@link RaftNode} passes through; it sets the rest itself. */
 export type NodeServerOptions = Omit<ServerOptions<NodeEntry<WireValue>>, 'id' | 'clusterSize' | 'messageChannel' | 'persistentState' | 'stateMachine' | 'clock'>;
 
+/** A store the node closes when it stops (`FilePersistentState` has `close`). */
+export interface Closable {
+  /** Releases the store; called once, by {@link RaftNode.stop}. */
+  close?(): void;
+}
+
 /** What a {@link RaftNode} is built from. */
 export interface RaftNodeOptions<C extends WireValue, R extends WireValue> {
   /** This member's id: its position in the transport's member list. */
@@ -20,7 +26,7 @@ export interface RaftNodeOptions<C extends WireValue, R extends WireValue> {
   /** Messaging with the other members (a `TcpTransport` in production). */
   readonly transport: PeerTransport;
   /** Term, vote, log and snapshots (a `FilePersistentState` in production); closed by `stop`. */
-  readonly persistentState: IPersistentState<NodeEntry<C>> & { close?(): void };
+  readonly persistentState: IPersistentState<NodeEntry<C>> & Closable;
   /** The application's state. */
   readonly stateMachine: NodeStateMachine<C, R>;
   /**

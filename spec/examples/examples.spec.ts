@@ -5,6 +5,7 @@ import { main as demo } from '../../examples/demo';
 import { main as durable } from '../../examples/durable';
 import { main as tour } from '../../examples/tour';
 import { main as transport } from '../../examples/transport';
+import { main as networked } from '../../examples/networked';
 
 const quiet = (): void => undefined;
 
@@ -56,4 +57,12 @@ describe('examples', () => {
     const block = /<!-- tour:start -->\s*```ts\n([\s\S]*?)```\s*<!-- tour:end -->/.exec(readme);
     expect(block?.[1]).toBe(source);
   });
+
+  it('networked: three members over TCP on loopback apply every write once, and stop with a hand-over', async () => {
+    const lines: string[] = [];
+    const totals = await networked((line) => lines.push(line));
+    expect(totals).toEqual([15, 15, 15]);
+    expect(lines.some((line) => /retry of session 1 .*total 15 \(applied once\)/.test(line))).toBe(true);
+    expect(lines.some((line) => /linearizable read on member \d: total 15/.test(line))).toBe(true);
+  }, 30_000);
 });

@@ -9,7 +9,7 @@ import * as ts from 'typescript';
 
 const root = join(__dirname, '..', '..');
 const lib = join(root, 'lib');
-const SUBPATHS = { core: 'core.ts', storage: 'storage.ts', testing: 'testing.ts' } as const;
+const SUBPATHS = { core: 'core.ts', node: 'node.ts', storage: 'storage.ts', testing: 'testing.ts' } as const;
 const BROWSER_FACING = ['core.ts', 'testing.ts'] as const;
 
 function parse(file: string): ts.SourceFile {
