@@ -33,7 +33,8 @@ export interface RaftNodeOptions<C extends WireValue, R extends WireValue> {
    * Raft settings. The node's defaults differ from a bare `Server`'s, for real networks and
    * disks: heartbeat 100 ms, election timeout 1,000 to 2,000 ms (etcd's), `preVote` and
    * `checkQuorum` on, `maxLogEntries` 10,000, `maxUncommittedBytes` 64 MiB,
-   * `maxEntriesPerMessage` 1,000.
+   * `maxEntriesPerMessage` 1,000 and `maxBytesPerMessage` 4 MiB (so that an AppendEntries
+   * stays well under the transport's 16 MiB frame limit).
    */
   readonly server?: NodeServerOptions;
   /** How long a proposal or read may wait before it fails. @default 5000 */
@@ -207,6 +208,7 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
       maxLogEntries: 10_000,
       maxUncommittedBytes: 64 * 1024 * 1024,
       maxEntriesPerMessage: 1000,
+      maxBytesPerMessage: 4 * 1024 * 1024,
       ...(options.server as Omit<ServerOptions<NodeEntry<C>>, 'id'> | undefined),
       id: options.id,
       clusterSize: options.transport.clusterSize,
