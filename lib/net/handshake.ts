@@ -72,7 +72,8 @@ export interface HandshakeStep {
   readonly done: boolean;
 }
 
-type JsonObject = { readonly [key: string]: WireValue };
+/** A decoded handshake message: a JSON object. */
+export type HandshakeMessage = { readonly [key: string]: WireValue };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const HEX_NONCE = /^[0-9a-f]{64}$/;
@@ -88,7 +89,7 @@ export function encodeHandshakeMessage(message: WireValue): Buffer {
  *
  * @throws {@link HandshakeError} `'garbage'` when it is not one.
  */
-export function decodeHandshakeMessage(payload: Uint8Array): JsonObject {
+export function decodeHandshakeMessage(payload: Uint8Array): HandshakeMessage {
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(payload));
@@ -98,7 +99,7 @@ export function decodeHandshakeMessage(payload: Uint8Array): JsonObject {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new HandshakeError('garbage', 'handshake frame is not an object');
   }
-  return value as JsonObject;
+  return value as HandshakeMessage;
 }
 
 /**
@@ -152,7 +153,7 @@ function proofMatches(expected: string, given: WireValue | undefined): boolean {
   return timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(given, 'hex'));
 }
 
-function exactKeys(message: JsonObject, keys: readonly string[]): boolean {
+function exactKeys(message: HandshakeMessage, keys: readonly string[]): boolean {
   const own = Object.keys(message);
   return own.length === keys.length && keys.every((key) => Object.prototype.hasOwnProperty.call(message, key));
 }
@@ -179,7 +180,7 @@ export class DialerHandshake {
    *
    * @throws {@link HandshakeError} when it is wrong; the connection must be closed.
    */
-  receive(message: JsonObject): HandshakeStep {
+  receive(message: HandshakeMessage): HandshakeStep {
     if (this.state === 'hello') {
       const { nonce, proof } = message;
       if (!exactKeys(message, ['nonce', 'proof']) || typeof nonce !== 'string' || !HEX_NONCE.test(nonce)) {
@@ -223,7 +224,7 @@ export class AcceptorHandshake {
    *
    * @throws {@link HandshakeError} when it is wrong; the connection must be closed.
    */
-  receive(message: JsonObject): HandshakeStep {
+  receive(message: HandshakeMessage): HandshakeStep {
     if (this.state === 'hello') {
       const { v, from, to, nonce } = message;
       if (

@@ -97,6 +97,9 @@ export const DEFAULT_MAX_PENDING_REPLIES = 65536;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 2000;
 /** Default of {@link TcpTransportOptions.replyTimeoutMs}. */
 export const DEFAULT_REPLY_TIMEOUT_MS = 30000;
+/** Idle time before TCP keep-alive probes start on a connection. */
+const KEEPALIVE_DELAY_MS = 5000;
+
 /** Default of {@link TcpTransportOptions.reconnectDelayMs}. */
 export const DEFAULT_RECONNECT_DELAY_MS: ReconnectDelay = { initial: 50, max: 2000 };
 
@@ -135,6 +138,8 @@ class Connection {
   readonly decoder = new FrameDecoder(MAX_HANDSHAKE_FRAME_BYTES);
   /** The peer, known from the start for a dialer, after HELLO for an acceptor. */
   peer: ServerId;
+  /** Whether the socket is connected (TLS: the TLS session is up); always true for accepted sockets. */
+  connected: boolean;
   authenticated = false;
   closed = false;
   handshakeTimer: NodeJS.Timeout | null = null;
@@ -148,8 +153,10 @@ class Connection {
     readonly socket: Socket,
     readonly handshake: DialerHandshake | AcceptorHandshake,
     peer: ServerId,
+    connected: boolean,
   ) {
     this.peer = peer;
+    this.connected = connected;
   }
 
   /** Bytes accepted for this socket and not yet handed to the kernel. */
@@ -246,7 +253,7 @@ export class TcpTransport implements PeerTransport {
    * Creates a transport listening on `peers[id]` and starts dialing the members with higher
    * ids. Resolves once listening.
    *
-   * @throws {@link ConfigurationError} for invalid options; rejects when the address cannot be bound.
+   * @throws `ConfigurationError` (from `lib/errors.ts`) for invalid options; rejects when the address cannot be bound.
    */
   static async listen(options: TcpTransportOptions): Promise<TcpTransport> {
     const transport = new TcpTransport(options);
@@ -260,7 +267,13 @@ export class TcpTransport implements PeerTransport {
     return address !== null && typeof address === 'object' ? address.port : 0;
   }
 
-  /** {@inheritDoc PeerTransport.send} */
+  /**
+   * Sends `body` to peer `to` as a request; `onReply`, when given, is called at most once
+   * with the answer. Queues it (up to `maxQueueBytes`) while the peer is not connected.
+   * Returns `false`, counting a dropped frame, when the peer's queue is full or the frame is
+   * above `maxFrameBytes`; `false` also for this member's own id, an unknown id, or after
+   * {@link TcpTransport.close}.
+   */
   send(to: ServerId, body: WireValue, onReply?: (answer: WireValue) => void): boolean {
     const slot = this.closing === null ? this.slots[to] : undefined;
     if (slot === undefined || slot === null) return false;
@@ -276,12 +289,12 @@ export class TcpTransport implements PeerTransport {
     return true;
   }
 
-  /** {@inheritDoc PeerTransport.onRequest} */
+  /** Sets the handler of requests from peers (a second call replaces it); requests arriving without one are dropped. */
   onRequest(handler: RequestHandler): void {
     this.handler = handler;
   }
 
-  /** {@inheritDoc PeerTransport.stats} */
+  /** A snapshot of the counters, per peer and for refused connections. */
   stats(): TransportStats {
     const peers: PeerStats[] = this.slots.map((slot) =>
       slot === null
@@ -299,7 +312,7 @@ export class TcpTransport implements PeerTransport {
     return { peers, refused: { ...this.refused } };
   }
 
-  /** {@inheritDoc PeerTransport.close} */
+  /** Closes every connection and the listening socket; resolves once the server is closed. Pending `onReply` are never called. */
   close(): Promise<void> {
     if (this.closing !== null) return this.closing;
     this.closing = new Promise<void>((resolve) => {
@@ -387,7 +400,7 @@ export class TcpTransport implements PeerTransport {
       socket.destroy();
       return;
     }
-    const connection = new Connection(socket, new AcceptorHandshake(this.handshakeConfig, socket.remoteAddress), -1);
+    const connection = new Connection(socket, new AcceptorHandshake(this.handshakeConfig, socket.remoteAddress), -1, true);
     this.attach(connection);
   }
 
@@ -408,12 +421,15 @@ export class TcpTransport implements PeerTransport {
             rejectUnauthorized: true,
             ...(net.isIP(host) === 0 ? { servername: host } : {}),
           });
-    const connection = new Connection(socket, new DialerHandshake(this.handshakeConfig, slot.id), slot.id);
+    const connection = new Connection(socket, new DialerHandshake(this.handshakeConfig, slot.id), slot.id, false);
     slot.dialing = connection;
     this.attach(connection);
     const ready = tlsOptions === undefined ? 'connect' : 'secureConnect';
     socket.once(ready, () => {
       if (connection.closed) return;
+      // The handshake clock restarts once connected: an unreachable peer is not a refusal.
+      connection.connected = true;
+      this.startHandshakeClock(connection);
       this.writeHandshake(connection, (connection.handshake as DialerHandshake).hello());
     });
   }
@@ -434,7 +450,8 @@ export class TcpTransport implements PeerTransport {
     const { socket } = connection;
     this.connections.add(connection);
     socket.setNoDelay(true);
-    connection.handshakeTimer = setTimeout(() => this.refuse(connection, 'handshakeTimeout'), this.handshakeTimeoutMs);
+    socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
+    this.startHandshakeClock(connection);
     socket.on('data', (chunk: Buffer) => this.onData(connection, chunk));
     socket.on('error', (error: Error & { code?: string }) => {
       // A dialer that rejects the acceptor's certificate refuses a stranger.
@@ -446,6 +463,18 @@ export class TcpTransport implements PeerTransport {
     });
     socket.on('close', () => this.drop(connection));
     socket.on('end', () => this.drop(connection));
+  }
+
+  /**
+   * (Re)starts the time a connection has to authenticate. A dialer still connecting when it
+   * runs out is closed without counting a refusal (the peer is just unreachable).
+   */
+  private startHandshakeClock(connection: Connection): void {
+    if (connection.handshakeTimer !== null) clearTimeout(connection.handshakeTimer);
+    connection.handshakeTimer = setTimeout(() => {
+      if (connection.connected) this.refuse(connection, 'handshakeTimeout');
+      else this.drop(connection);
+    }, this.handshakeTimeoutMs);
   }
 
   private onData(connection: Connection, chunk: Buffer): void {

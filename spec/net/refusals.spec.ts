@@ -1,7 +1,8 @@
 import type { RefusalReason } from '../../lib/net/peer-transport';
 import { encodeFrame, frameHeader } from '../../lib/net/frame';
 import { TcpTransport } from '../../lib/net/tcp-transport';
-import { addresses, allConnected, RawClient, request, testOptions, waitFor } from './helpers';
+import * as net from 'node:net';
+import { addresses, HOST, RawClient, request, testOptions, waitFor } from './helpers';
 import type { PeerAddress } from '../../lib/net/peer-transport';
 
 jest.setTimeout(10000);
@@ -138,5 +139,55 @@ describe('TcpTransport refusals', () => {
     client.sendJson({ v: 1, from: 0, to: 1, nonce: NONCE });
     await client.nextFrame();
     await refusedWith(client, 'handshakeTimeout');
+  });
+
+  describe('on the dialing side', () => {
+    /** Listens on member 2's address with a raw server that handles each socket with `onSocket`. */
+    async function rawMember2(onSocket: (socket: net.Socket) => void): Promise<net.Server> {
+      const server = net.createServer((socket) => {
+        socket.on('error', () => undefined);
+        onSocket(socket);
+      });
+      await new Promise<void>((resolve) => server.listen(peers[2]?.port, HOST, resolve));
+      return server;
+    }
+
+    async function closeServer(server: net.Server, sockets: net.Socket[]): Promise<void> {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+
+    it('counts handshakeTimeout when the acceptor says nothing, and garbage when it answers junk', async () => {
+      const sockets: net.Socket[] = [];
+      let mode: 'silent' | 'junk' = 'silent';
+      const server = await rawMember2((socket) => {
+        sockets.push(socket);
+        if (mode === 'junk') socket.once('data', () => socket.write(encodeFrame(Buffer.from('junk'))));
+      });
+      try {
+        await waitFor(() => t0.stats().refused.handshakeTimeout >= 1, 3000, 'handshakeTimeout at the dialer');
+        mode = 'junk';
+        await waitFor(() => t0.stats().refused.garbage >= 1 && t1.stats().refused.garbage >= 1, 3000, 'garbage at the dialers');
+        expect(t0.stats().peers[2]?.connected).toBe(false);
+        await stillWorks();
+      } finally {
+        await closeServer(server, sockets);
+      }
+    });
+
+    it('counts nothing when the peer hangs up or is not listening', async () => {
+      const sockets: net.Socket[] = [];
+      const server = await rawMember2((socket) => {
+        sockets.push(socket);
+        socket.destroy();
+      });
+      try {
+        await waitFor(() => sockets.length >= 6, 3000, 'redials'); // both 0 and 1 dial member 2
+        for (const t of [t0, t1]) expect(Object.values(t.stats().refused)).toEqual([0, 0, 0, 0, 0]);
+        await stillWorks();
+      } finally {
+        await closeServer(server, sockets);
+      }
+    });
   });
 });
