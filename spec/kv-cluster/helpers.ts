@@ -203,15 +203,27 @@ export class MemberProcess {
     this.url = `http://${HOST}:${httpPort}`;
   }
 
+  /** Running (maybe not listening yet). */
   get up(): boolean {
     return this.child !== undefined && running(this.child);
   }
+
+  /** Running and listening. */
+  get ready(): boolean {
+    return this.#listening && this.up;
+  }
+
+  #listening = false;
 
   /** Spawns the member and resolves once it printed `listening http://...`. */
   async start(timeoutMs = 30_000): Promise<void> {
     const child = spawn(process.execPath, [...NODE_ARGS, join(ROOT, 'lib', 'kv', 'cli.ts'), ...this.args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     track(child);
     this.child = child;
+    this.#listening = false;
+    child.once('exit', () => {
+      if (this.child === child) this.#listening = false;
+    });
     createInterface({ input: child.stderr! }).on('line', (line) => this.#remember(`stderr: ${line}`));
     const lines = createInterface({ input: child.stdout! });
     await new Promise<void>((done, fail) => {
@@ -229,6 +241,7 @@ export class MemberProcess {
         const match = /^listening (http:\/\/\S+)$/.exec(line);
         if (match !== null) {
           this.url = match[1] ?? this.url;
+          this.#listening = true;
           finish();
         }
       });
