@@ -20,6 +20,24 @@
  *   is one envelope encoded by the transport's `FrameCodec` (`lib/net/codec.ts`, JSON by
  *   default): a request `{t:'q', i, b}` or a reply `{t:'r', i, b}`.
  *
+ * ## The pieces of lib/net
+ *
+ * - `peer-transport.ts`: the `PeerTransport` interface the Raft node uses.
+ * - `frame.ts` (this file): framing, {@link FrameDecoder}.
+ * - `codec.ts`: `FrameCodec`, `JSON_FRAME_CODEC`, the request/reply envelope.
+ * - `handshake.ts`: the challenge-response that authenticates a connection:
+ *   HELLO `{v:1, from, to, nonce}` from the dialer, CHALLENGE `{nonce, proof}` from the
+ *   acceptor, PROOF `{proof}` from the dialer, OK `{ok:true}` from the acceptor, proofs being
+ *   HMAC-SHA256 of the shared secret over both nonces and both ids.
+ * - `tcp-transport.ts`: `TcpTransport`, one connection per pair of members (the lower id
+ *   dials, the higher accepts; a newer authenticated connection replaces an older one),
+ *   optional mutual TLS underneath, bounded send queues, reply callbacks forgotten on loss
+ *   of the connection or after a timeout.
+ *
+ * A connection that fails any check (unknown or misplaced member, wrong secret, garbage,
+ * oversized frame, no handshake in time) is closed and counted under its refusal reason in
+ * `TransportStats.refused`; the listening socket carries on.
+ *
  * @module
  */
 

@@ -421,7 +421,8 @@ export class TcpTransport implements PeerTransport {
             rejectUnauthorized: true,
             ...(net.isIP(host) === 0 ? { servername: host } : {}),
           });
-    const connection = new Connection(socket, new DialerHandshake(this.handshakeConfig, slot.id), slot.id, false);
+    const handshake = new DialerHandshake(this.handshakeConfig, slot.id);
+    const connection = new Connection(socket, handshake, slot.id, false);
     slot.dialing = connection;
     this.attach(connection);
     const ready = tlsOptions === undefined ? 'connect' : 'secureConnect';
@@ -430,7 +431,7 @@ export class TcpTransport implements PeerTransport {
       // The handshake clock restarts once connected: an unreachable peer is not a refusal.
       connection.connected = true;
       this.startHandshakeClock(connection);
-      this.writeHandshake(connection, (connection.handshake as DialerHandshake).hello());
+      this.writeHandshake(connection, handshake.hello());
     });
   }
 
