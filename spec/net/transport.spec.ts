@@ -48,6 +48,18 @@ describe('TcpTransport', () => {
     }
   });
 
+  it('keeps exactly one connection per pair of members', async () => {
+    const peers = await addresses(4);
+    transports = await cluster(peers);
+    await allConnected(transports);
+    for (const t of transports) t.onRequest((_from, body, reply) => reply(body));
+    // Traffic both ways on every pair, then count the sockets each transport holds (tests only).
+    await Promise.all(transports.flatMap((from) => transports.filter((to) => to !== from).map((to) => request(from, to.id, 1))));
+    const sockets = (t: TcpTransport): number => (t as unknown as { connections: Set<unknown> }).connections.size;
+    for (const t of transports) expect(sockets(t)).toBe(3);
+    expect(transports.reduce((sum, t) => sum + t.stats().refused.stranger, 0)).toBe(0);
+  });
+
   it('queues requests sent before the connection is up and delivers them in order', async () => {
     const peers = await addresses(2);
     transports = await cluster(peers);
@@ -124,6 +136,30 @@ describe('TcpTransport', () => {
     expect(await request(restarted, 0, 'c')).toBe('c');
     expect(await request(restarted, 2, 'd')).toBe('d');
     expect(forgotten).toBe(false);
+  });
+
+  it('forgets reply callbacks when the connection is lost and never calls them', async () => {
+    const peers = await addresses(2);
+    transports = await cluster(peers);
+    const [t0, t1] = transports as [TcpTransport, TcpTransport];
+    const held: ((answer: WireValue) => void)[] = [];
+    t1.onRequest((_from, body, reply) => (body === 'hold' ? held.push(reply) : reply(body)));
+    await allConnected(transports);
+    let called = false;
+    t0.send(1, 'hold', () => {
+      called = true;
+    });
+    await waitFor(() => held.length === 1);
+    // Cut the connection under both transports (tests only); member 0 redials.
+    const connections = (t1 as unknown as { connections: Set<{ socket: import('node:net').Socket }> }).connections;
+    const old = [...connections];
+    for (const connection of old) connection.socket.destroy();
+    await waitFor(() => connections.size === 1 && !old.some((connection) => connections.has(connection)), 2000, 'a new connection');
+    await allConnected(transports);
+    held[0]?.('late'); // its connection is gone: dropped
+    expect(await request(t0, 1, 'fresh')).toBe('fresh');
+    expect(called).toBe(false);
+    expect(t1.stats().peers[0]?.framesDropped).toBe(1);
   });
 
   it('lets a new authenticated connection from the same peer replace the old one', async () => {
