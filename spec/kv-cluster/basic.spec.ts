@@ -2,7 +2,38 @@
 // linearizable reads through every member, status agreement, metrics, client sessions, and
 // bad input refused without writing anything. One cluster for the whole file.
 
-import { Cluster, kvPath, metrics, poll, request, status, type Status } from './helpers';
+import * as http from 'node:http';
+import { Cluster, kvPath, metricValue, metrics, poll, request, status, type Answer, type Status } from './helpers';
+
+/** A PUT with a chunked body (no Content-Length) of `total` bytes sent in 64 KiB chunks; resolves with the answer. */
+function chunkedPut(url: string, path: string, total: number): Promise<Answer> {
+  const target = new URL(url);
+  return new Promise<Answer>((done, fail) => {
+    const req = http.request({ host: target.hostname, port: Number(target.port), method: 'PUT', path, agent: false, headers: { 'Transfer-Encoding': 'chunked' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+    });
+    const timer = setTimeout(() => req.destroy(new Error('no answer within 10 s')), 10_000);
+    req.on('close', () => clearTimeout(timer));
+    // The server may answer and close before the whole body is written: a write error then is fine.
+    req.on('error', (error) => fail(error));
+    let sent = 0;
+    const chunk = Buffer.alloc(64 * 1024, 'y');
+    const writeMore = (): void => {
+      while (sent < total) {
+        const piece = chunk.subarray(0, Math.min(chunk.length, total - sent));
+        sent += piece.length;
+        if (!req.write(piece)) {
+          req.once('drain', writeMore);
+          return;
+        }
+      }
+      req.end();
+    };
+    writeMore();
+  });
+}
 
 jest.setTimeout(60_000);
 
@@ -48,6 +79,9 @@ describe('a three-process key-value cluster', () => {
     }
     // The others are untouched, and deleting a missing key is still 204.
     expect((await request(follower.url, kvPath('never-written'), { method: 'DELETE' })).status).toBe(204);
+    // The followers forwarded their writes to the leader (they did not lead).
+    for (const member of followers) expect(metricValue(await metrics(member.url), 'raft_forwarded_proposals_total')).toBeGreaterThan(0);
+    expect(metricValue(await metrics(members[leaderId]!.url), 'raft_forwarded_proposals_total')).toBe(0);
   });
 
   it('reports the same leader and term on every member, and one leader', async () => {
@@ -121,6 +155,10 @@ describe('a three-process key-value cluster', () => {
       // A value of 1 MiB + 1 byte: refused on its Content-Length.
       const big = await request(member.url, kvPath('big'), { method: 'PUT', body: Buffer.alloc(1024 * 1024 + 1, 'x') });
       expect(big.status).toBe(413);
+      // The same without a Content-Length: refused once the running count passes 1 MiB.
+      expect((await chunkedPut(member.url, kvPath('big'), 1024 * 1024 + 1)).status).toBe(413);
+      // A key of exactly 1,024 bytes is fine (absent: 404).
+      expect((await request(member.url, kvPath('k'.repeat(1024)))).status).toBe(404);
       // Methods and paths.
       const post = await request(member.url, kvPath('k'), { method: 'POST', body: 'v' });
       expect(post.status).toBe(405);
@@ -135,5 +173,11 @@ describe('a three-process key-value cluster', () => {
     expect(after.map((s) => s.commitIndex)).toEqual(before.map((s) => s.commitIndex));
     expect(after.map((s) => s.lastApplied)).toEqual(before.map((s) => s.lastApplied));
     for (const member of members) expect((await request(member.url, kvPath('big'))).status).toBe(404);
+    // The limits themselves are allowed: a 1,024-byte key with a 1 MiB value.
+    const edgeKey = kvPath('k'.repeat(1024));
+    expect((await request(members[0]!.url, edgeKey, { method: 'PUT', body: Buffer.alloc(1024 * 1024, 'z') })).status).toBe(204);
+    const edge = await request(members[1]!.url, edgeKey);
+    expect(edge.status).toBe(200);
+    expect(edge.body.length).toBe(1024 * 1024);
   });
 });
