@@ -51,12 +51,15 @@ export interface TcpTlsOptions {
   readonly ca: string | Buffer | readonly (string | Buffer)[];
 }
 
-/** Backoff between attempts to dial a peer. */
+/**
+ * Backoff between attempts to dial a peer: the n-th retry waits a random time between half
+ * and all of `min(max, initial * 2^n)`; a successful handshake starts over at `initial`.
+ */
 export interface ReconnectDelay {
   /** Delay before the first retry, in milliseconds (default 50). */
-  readonly initial: number;
+  readonly initial?: number;
   /** Largest delay, in milliseconds (default 2000). */
-  readonly max: number;
+  readonly max?: number;
 }
 
 /** Options of {@link TcpTransport.listen}. */
@@ -101,7 +104,7 @@ export const DEFAULT_REPLY_TIMEOUT_MS = 30000;
 const KEEPALIVE_DELAY_MS = 5000;
 
 /** Default of {@link TcpTransportOptions.reconnectDelayMs}. */
-export const DEFAULT_RECONNECT_DELAY_MS: ReconnectDelay = { initial: 50, max: 2000 };
+export const DEFAULT_RECONNECT_DELAY_MS: Required<ReconnectDelay> = { initial: 50, max: 2000 };
 
 interface PendingReply {
   readonly callback: (answer: WireValue) => void;
@@ -194,7 +197,7 @@ export class TcpTransport implements PeerTransport {
   private readonly maxPendingReplies: number;
   private readonly handshakeTimeoutMs: number;
   private readonly replyTimeoutMs: number;
-  private readonly reconnectDelay: ReconnectDelay;
+  private readonly reconnectDelay: Required<ReconnectDelay>;
   private readonly codec: FrameCodec;
   private readonly refused: Record<RefusalReason, number> = {
     stranger: 0,
@@ -242,7 +245,7 @@ export class TcpTransport implements PeerTransport {
     this.replyTimeoutMs = positive('replyTimeoutMs', options.replyTimeoutMs, DEFAULT_REPLY_TIMEOUT_MS);
     const delay = options.reconnectDelayMs ?? DEFAULT_RECONNECT_DELAY_MS;
     const initial = positive('reconnectDelayMs.initial', delay.initial, DEFAULT_RECONNECT_DELAY_MS.initial);
-    const max = positive('reconnectDelayMs.max', delay.max, DEFAULT_RECONNECT_DELAY_MS.max);
+    const max = positive('reconnectDelayMs.max', delay.max, Math.max(DEFAULT_RECONNECT_DELAY_MS.max, initial));
     if (max < initial) throw new ConfigurationError('reconnectDelayMs.max', max, `at least \`reconnectDelayMs.initial\` (${initial})`);
     this.reconnectDelay = { initial, max };
     this.codec = options.codec ?? JSON_FRAME_CODEC;

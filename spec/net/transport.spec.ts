@@ -1,4 +1,5 @@
 import type { WireValue } from '../../lib/net/peer-transport';
+import { JSON_FRAME_CODEC, type FrameCodec } from '../../lib/net/codec';
 import { TcpTransport } from '../../lib/net/tcp-transport';
 import { addresses, allConnected, cluster, RawClient, request, testOptions, waitFor } from './helpers';
 
@@ -199,6 +200,32 @@ describe('TcpTransport', () => {
     held[0]?.('too late');
     await waitFor(() => (transports[0]?.stats().peers[1]?.framesReceived ?? 0) === 6);
     expect(late).toEqual([]);
+  });
+
+  it('uses a custom codec, and counts what it cannot decode as garbage', async () => {
+    const peers = await addresses(2);
+    let encoded = 0;
+    const codec: FrameCodec = {
+      encode(value) {
+        encoded++;
+        return Buffer.concat([Buffer.from([0x42]), JSON_FRAME_CODEC.encode(value)]);
+      },
+      decode(bytes) {
+        if (bytes[0] !== 0x42) throw new Error('no magic byte'); // not a GarbageFrameError
+        return JSON_FRAME_CODEC.decode(bytes.subarray(1));
+      },
+    };
+    transports = await cluster(peers, { codec, reconnectDelayMs: { initial: 5 } });
+    transports[1]?.onRequest((_from, body, reply) => reply([body, body]));
+    expect(await request(transports[0] as TcpTransport, 1, 'c')).toEqual(['c', 'c']);
+    expect(encoded).toBe(2);
+
+    const raw = await RawClient.authenticated((transports[1] as TcpTransport).port, 0, 1, peers);
+    raw.sendJson({ t: 'q', i: 0, b: 'plain JSON, no magic byte' });
+    await raw.waitClosed();
+    await waitFor(() => transports[1]?.stats().refused.garbage === 1);
+    await allConnected(transports);
+    expect(await request(transports[0] as TcpTransport, 1, 'd')).toEqual(['d', 'd']);
   });
 
   it('validates options', async () => {
