@@ -48,7 +48,7 @@ export function testOptions(id: number, peers: readonly PeerAddress[], extra: Pa
     id,
     peers,
     secret: SECRET,
-    handshakeTimeoutMs: 200,
+    handshakeTimeoutMs: 500, // short, yet far above a loopback handshake on a loaded machine
     reconnectDelayMs: { initial: 10, max: 100 },
     ...extra,
   };

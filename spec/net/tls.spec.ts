@@ -56,7 +56,7 @@ function tryTls(port: number, options: tls.ConnectionOptions): Promise<'refused'
       resolve(outcome);
     };
     // With TLS 1.3 the server's rejection of our certificate arrives after our side is done.
-    const timer = setTimeout(() => settle('open'), 1000);
+    const timer = setTimeout(() => settle('open'), 3000);
     socket.on('error', () => settle('refused'));
     socket.on('close', () => settle('refused'));
     socket.on('secureConnect', () => socket.write(Buffer.alloc(0)));
