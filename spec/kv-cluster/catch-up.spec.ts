@@ -1,9 +1,10 @@
-// A member stopped while the others take more writes than the node's compaction bound
-// (`maxLogEntries`, 10,000 by default: the command line has no flag to lower it), then
-// restarted: the leader compacted its log, so the member catches up from a snapshot.
+// The leader stopped with SIGTERM (it hands leadership over), then more writes than the
+// node's compaction bound (`maxLogEntries`, 10,000 by default: the command line has no flag
+// to lower it), then the stopped member restarted: the new leader compacted its log, so the
+// member catches up from a snapshot.
 
 import * as http from 'node:http';
-import { Cluster, kvPath, metricValue, metrics, request, status } from './helpers';
+import { Cluster, kvPath, metricValue, metrics, poll, request, status } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -23,13 +24,26 @@ describe('a member restarted after the log was compacted', () => {
   it('catches up from the leader snapshot and serves the latest values', async () => {
     cluster = await Cluster.create('kv-catchup');
     await cluster.start();
-    const leaderId = await cluster.leader();
+    const firstLeaderId = await cluster.leader();
     const members = cluster.members;
-    const leader = members[leaderId]!;
-    const [stopped, other] = members.filter((member) => member.id !== leaderId) as [(typeof members)[number], (typeof members)[number]];
+    const stopped = members[firstLeaderId]!;
+    const termBefore = (await status(stopped.url)).term;
 
-    // Stop one follower (SIGTERM: a clean exit).
-    expect(await stopped.stop()).toBe(0);
+    // Stop the leader with SIGTERM: it hands leadership to a follower, then exits 0. The
+    // hand-over makes a new leader well within the election timeout (1 s at least): without
+    // it, the followers would not even start an election that soon.
+    const stoppedAt = Date.now();
+    const exitCode = stopped.stop();
+    const survivors = members.filter((member) => member !== stopped);
+    const leaderId = await poll('a new leader after SIGTERM to the leader', 10_000, async () => {
+      const statuses = await Promise.all(survivors.map((member) => status(member.url)));
+      return statuses.find((s) => s.role === 'leader' && s.term > termBefore)?.id;
+    }, 20);
+    const handOverMs = Date.now() - stoppedAt;
+    expect(await exitCode).toBe(0);
+    expect(handOverMs).toBeLessThan(1000);
+    const leader = members[leaderId]!;
+    const other = survivors.find((member) => member !== leader)!;
 
     // 12,032 PUTs, 64 in flight, through the leader and the remaining follower. Each worker
     // owns its keys and writes them in turn, so the latest value of every key is known.
@@ -68,6 +82,7 @@ describe('a member restarted after the log was compacted', () => {
 
     // It installed a snapshot (its own log never reached the compaction bound), so it
     // applied far fewer entries than were written.
+    await cluster.leader();
     const text = await metrics(stopped.url);
     const snapshotIndex = metricValue(text, 'raft_snapshot_index') ?? 0;
     const applied = metricValue(text, 'raft_applied_entries_total') ?? NaN;
@@ -87,7 +102,7 @@ describe('a member restarted after the log was compacted', () => {
     );
     expect(wrong).toEqual([]);
     console.log(
-      `catch-up: ${WORKERS * PER_WORKER} PUTs (${WORKERS} in flight) in ${writeSeconds.toFixed(1)} s with ${retries} retries; leader snapshot index ${leaderSnapshot}, ` +
+      `catch-up: leader stopped (SIGTERM), new leader after ${handOverMs} ms; ${WORKERS * PER_WORKER} PUTs (${WORKERS} in flight) in ${writeSeconds.toFixed(1)} s with ${retries} retries; leader snapshot index ${leaderSnapshot}, ` +
         `commit index ${leaderStatus.commitIndex}; restarted member caught up in ${catchUpSeconds.toFixed(1)} s with snapshot index ${snapshotIndex} and ${applied} entries applied`,
     );
   }, 60_000);

@@ -73,6 +73,7 @@ describe('kill -9 of the leader under write load', () => {
             ackedStarts.push(started);
           } else if (answer.status === 503) {
             counts.status503++; // nothing proposed: the key stays in use
+            if (answer.headers['retry-after'] === undefined) counts.otherStatuses['503 without Retry-After'] = (counts.otherStatuses['503 without Retry-After'] ?? 0) + 1;
             await sleep(50);
           } else {
             if (answer.status === 504) counts.status504++;
