@@ -122,6 +122,14 @@ interface ReadWaiter {
   readonly forwarded: boolean;
 }
 
+/** A request forwarded to the leader, waiting for its answer. */
+interface ForwardWaiter {
+  /** The member it was sent to. */
+  readonly leaderId: ServerId;
+  readonly deadline: number;
+  readonly fail: (error: Error) => void;
+}
+
 /** The outcome of a proposal as it crosses between members. */
 type Settled = CommandOutcome | { readonly ok: false; readonly code: 'NO_LEADER' | 'OVERLOADED' | 'OUTCOME_UNKNOWN' | 'NODE_STOPPED'; readonly message: string };
 
@@ -179,7 +187,7 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
   /** Reads waiting for this member to apply up to an index. */
   #indexWaiters: { readonly index: LogIndex; readonly settle: (error: Error | undefined) => void; readonly deadline: number }[] = [];
   /** Forwarded requests waiting for the leader's answer. */
-  readonly #forwardWaiters = new Set<{ readonly deadline: number; readonly fail: (error: Error) => void }>();
+  readonly #forwardWaiters = new Set<ForwardWaiter>();
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   #sweeper: NodeJS.Timeout | undefined;
@@ -224,6 +232,7 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
     });
     this.server.on('leaderChange', (leaderId, term) => {
       this.counters.leaderChanges++;
+      this.#abandonForwards(leaderId);
       this.emit('leaderChange', leaderId, term);
     });
     this.server.on('committed', () => this.#releaseIndexWaiters());
@@ -429,7 +438,8 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
     }
     const deadline = Math.max(...local.map((waiter) => waiter.deadline));
     let done = false;
-    const record = {
+    const record: ForwardWaiter = {
+      leaderId,
       deadline,
       fail: (error: Error): void => {
         if (done) return;
@@ -499,7 +509,8 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
     const settleAll = (error: Error | undefined): void => {
       for (const waiter of local) waiter.settle(error);
     };
-    const record = {
+    const record: ForwardWaiter = {
+      leaderId,
       deadline: Math.max(...local.map((waiter) => waiter.deadline)),
       fail: (error: Error): void => {
         if (done) return;
@@ -601,6 +612,20 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
       if (record.deadline > now) continue;
       this.#forwardWaiters.delete(record);
       record.fail(new OutcomeUnknownError(`the leader did not answer within ${this.#requestTimeoutMs} ms`));
+    }
+  }
+
+  /**
+   * The known leader changed: requests forwarded to another member will most likely never be
+   * answered (it crashed, or lost its leadership), so they fail now rather than at their
+   * deadline. A proposal's outcome is unknown (the old leader may have committed it); a read
+   * fails with `NoLeaderError` (safe to retry).
+   */
+  #abandonForwards(newLeader: ServerId | undefined): void {
+    for (const record of this.#forwardWaiters) {
+      if (record.leaderId === newLeader) continue;
+      this.#forwardWaiters.delete(record);
+      record.fail(new OutcomeUnknownError(`member ${record.leaderId} stopped being the known leader before it answered`));
     }
   }
 

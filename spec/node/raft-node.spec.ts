@@ -194,4 +194,35 @@ describe('RaftNode: the promise API over a loopback network, on a fake clock', (
     await cluster.waitFor(() => cluster.machines.every((machine) => machine.total === 60));
     await cluster.stopAll();
   });
+
+  it('a proposal forwarded to a leader that dies fails as soon as the follower stops knowing that leader, not at the deadline', async () => {
+    const cluster = new TestCluster(3, {}, 60_000);
+    cluster.start();
+    const leader = await cluster.waitForLeader();
+    await cluster.waitFor(() => cluster.nodes.every((node) => node.server.leaderId === leader.id));
+    const follower = cluster.nodes.find((node) => node !== leader)!;
+    await cluster.crash(leader.id); // the forward is sent, and lost with the leader
+    const started = Date.now();
+    const forwarded = await cluster.settle(follower.propose({ add: 1 }), 10_000);
+    expect(forwarded.error).toBeInstanceOf(OutcomeUnknownError);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const next = await cluster.waitFor(() => cluster.nodes.some((node) => node !== leader && node.server.role === 'leader')).then(() => cluster.nodes.find((node) => node !== leader && node.server.role === 'leader')!);
+    expect((await cluster.settle(follower.propose({ add: 2 }))).value).toBe(2);
+    expect(next.id).not.toBe(leader.id);
+    await cluster.stopAll();
+  });
+
+  it('a read forwarded to a leader that dies fails with NoLeaderError (safe to retry) once the leader is forgotten', async () => {
+    const cluster = new TestCluster(3, {}, 60_000);
+    cluster.start();
+    const leader = await cluster.waitForLeader();
+    await cluster.waitFor(() => cluster.nodes.every((node) => node.server.leaderId === leader.id));
+    const follower = cluster.nodes.find((node) => node !== leader)!;
+    await cluster.crash(leader.id);
+    const started = Date.now();
+    const read = await cluster.settle(follower.readIndex(), 10_000);
+    expect(read.error).toBeInstanceOf(NoLeaderError);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await cluster.stopAll();
+  });
 });
