@@ -86,6 +86,12 @@ export interface TcpTransportOptions {
   readonly handshakeTimeoutMs?: number;
   /** Time after which a reply callback is forgotten, in milliseconds (default 30000). */
   readonly replyTimeoutMs?: number;
+  /**
+   * Age after which a frame queued for an unconnected peer is dropped instead of sent once the
+   * connection comes up, in milliseconds (default 1000). A peer that was down gets no stale
+   * AppendEntries or forwarded requests from before; Raft sends again what still matters.
+   */
+  readonly maxQueueAgeMs?: number;
   /** Backoff between attempts to dial a peer (default 50 ms doubling up to 2000 ms, with jitter). */
   readonly reconnectDelayMs?: ReconnectDelay;
   /** Encoding of envelopes inside frames (default {@link JSON_FRAME_CODEC}). */
@@ -98,6 +104,8 @@ export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_PENDING_REPLIES = 65536;
 /** Default of {@link TcpTransportOptions.handshakeTimeoutMs}. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 2000;
+/** Default of {@link TcpTransportOptions.maxQueueAgeMs}. */
+export const DEFAULT_MAX_QUEUE_AGE_MS = 1000;
 /** Default of {@link TcpTransportOptions.replyTimeoutMs}. */
 export const DEFAULT_REPLY_TIMEOUT_MS = 30000;
 /** Idle time before TCP keep-alive probes start on a connection. */
@@ -116,6 +124,8 @@ class PeerSlot {
   connection: Connection | null = null;
   /** Frames waiting for a connection (header and payload separately). */
   queue: Uint8Array[] = [];
+  /** When each queued frame was queued (`Date.now()`), in queue order. */
+  queueTimes: number[] = [];
   queueFrames = 0;
   queueBytes = 0;
   readonly pending = new Map<number, PendingReply>();
@@ -197,6 +207,7 @@ export class TcpTransport implements PeerTransport {
   private readonly maxPendingReplies: number;
   private readonly handshakeTimeoutMs: number;
   private readonly replyTimeoutMs: number;
+  private readonly maxQueueAgeMs: number;
   private readonly reconnectDelay: Required<ReconnectDelay>;
   private readonly codec: FrameCodec;
   private readonly refused: Record<RefusalReason, number> = {
@@ -243,6 +254,7 @@ export class TcpTransport implements PeerTransport {
     this.maxPendingReplies = positive('maxPendingReplies', options.maxPendingReplies, DEFAULT_MAX_PENDING_REPLIES);
     this.handshakeTimeoutMs = positive('handshakeTimeoutMs', options.handshakeTimeoutMs, DEFAULT_HANDSHAKE_TIMEOUT_MS);
     this.replyTimeoutMs = positive('replyTimeoutMs', options.replyTimeoutMs, DEFAULT_REPLY_TIMEOUT_MS);
+    this.maxQueueAgeMs = positive('maxQueueAgeMs', options.maxQueueAgeMs, DEFAULT_MAX_QUEUE_AGE_MS);
     const delay = options.reconnectDelayMs ?? DEFAULT_RECONNECT_DELAY_MS;
     const initial = positive('reconnectDelayMs.initial', delay.initial, DEFAULT_RECONNECT_DELAY_MS.initial);
     const max = positive('reconnectDelayMs.max', delay.max, Math.max(DEFAULT_RECONNECT_DELAY_MS.max, initial));
@@ -326,6 +338,7 @@ export class TcpTransport implements PeerTransport {
         slot.dialTimer = null;
         slot.pending.clear();
         slot.queue = [];
+        slot.queueTimes = [];
         slot.queueBytes = 0;
         slot.queueFrames = 0;
       }
@@ -560,16 +573,33 @@ export class TcpTransport implements PeerTransport {
       slot.pending.clear();
       this.drop(previous);
     }
-    // Frames queued while there was no connection go out first, in order.
+    // Frames queued while there was no connection go out first, in order, but for stale ones.
+    this.dropStaleQueued(slot);
     if (slot.queue.length > 0) {
       connection.gathered = slot.queue;
       connection.gatheredBytes = slot.queueBytes;
       connection.gatheredFrames = slot.queueFrames;
       slot.queue = [];
+      slot.queueTimes = [];
       slot.queueBytes = 0;
       slot.queueFrames = 0;
       this.scheduleFlush(slot, connection);
     }
+  }
+
+  /** Drops the frames queued for `slot` longer than `maxQueueAgeMs` ago (the oldest are first). */
+  private dropStaleQueued(slot: PeerSlot): void {
+    const oldest = Date.now() - this.maxQueueAgeMs;
+    let stale = 0;
+    while (stale < slot.queueTimes.length && (slot.queueTimes[stale] as number) < oldest) stale++;
+    if (stale === 0) return;
+    for (let frame = 0; frame < stale; frame++) {
+      slot.queueBytes -= (slot.queue[2 * frame] as Uint8Array).length + (slot.queue[2 * frame + 1] as Uint8Array).length;
+    }
+    slot.queue = slot.queue.slice(2 * stale);
+    slot.queueTimes = slot.queueTimes.slice(stale);
+    slot.queueFrames -= stale;
+    slot.framesDropped += stale;
   }
 
   /** Closes a connection for a reason and counts it. */
@@ -622,11 +652,13 @@ export class TcpTransport implements PeerTransport {
       return false;
     }
     if (connection === null) {
+      if (slot.queueBytes + size > this.maxQueueBytes) this.dropStaleQueued(slot);
       if (slot.queueBytes + size > this.maxQueueBytes) {
         slot.framesDropped++;
         return false;
       }
       slot.queue.push(frameHeader(payload.length), payload);
+      slot.queueTimes.push(Date.now());
       slot.queueBytes += size;
       slot.queueFrames++;
       return true;

@@ -74,6 +74,33 @@ describe('TcpTransport', () => {
     expect(seen).toEqual(Array.from({ length: 20 }, (_, n) => n));
   });
 
+  it('drops frames queued for an unconnected peer longer than maxQueueAgeMs, and sends the fresh ones', async () => {
+    const peers = await addresses(2);
+    let now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      const dialer = await TcpTransport.listen(testOptions(0, peers, { maxQueueAgeMs: 1000 }));
+      transports = [dialer];
+      for (const n of [1, 2, 3]) expect(dialer.send(1, `old ${n}`)).toBe(true);
+      now += 5000; // the peer stays down for five seconds of the transport's clock
+      expect(dialer.send(1, 'fresh')).toBe(true);
+      const acceptor = await TcpTransport.listen(testOptions(1, peers));
+      transports.push(acceptor);
+      const seen: WireValue[] = [];
+      acceptor.onRequest((_from, body, reply) => {
+        seen.push(body);
+        reply(body);
+      });
+      expect(await request(dialer, 1, 'after')).toBe('after');
+      expect(seen).toEqual(['fresh', 'after']);
+      expect(dialer.stats().peers[1]?.framesDropped).toBe(3);
+    } catch (error) {
+      clock.mockRestore();
+      throw error;
+    }
+    clock.mockRestore();
+  });
+
   it('handles a request without onReply and a handler that replies later or never', async () => {
     const peers = await addresses(2);
     transports = await cluster(peers);
