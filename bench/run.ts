@@ -21,6 +21,7 @@ import { ETCD_BUILD_COMMAND, etcdPeer, runEtcd } from './peers/etcd';
 import { storageThroughput, type StoreKind } from './storage';
 import { fileSnapshotsUnavailable, sReopen, w8BoundedMemory, w9SnapshotCatchUp } from './compaction';
 import { readWorkload } from './reads';
+import { renderKvSection } from './kv-report';
 
 interface Workload {
   readonly name: string;
@@ -371,7 +372,8 @@ function renderStored(stored: StoredResults): string {
     for (const [group, reason] of Object.entries(run.skipped ?? {})) lines.push('', `${group}: skipped (${reason}).`);
   }
   lines.push('', readNotes());
-  return `${lines.join('\n')}\n`;
+  // Last: the key-value service's section, from bench/kv-results.json (npm run bench:kv).
+  return `${lines.join('\n').replace(/\n*$/, '')}\n\n${renderKvSection()}`;
 }
 
 function readNotes(): string {
