@@ -73,8 +73,7 @@ export class KvMetrics {
   }
 }
 
-/** Moves a counter up to `value` (a total kept elsewhere). */
+/** Moves a counter up to `value` (a total kept elsewhere); a series at 0 is shown too. */
 function follow(counter: Counter, value: number, labels?: Readonly<Record<string, string>>): void {
-  const delta = value - counter.get(labels);
-  if (delta > 0) counter.inc(delta, labels);
+  counter.inc(Math.max(0, value - counter.get(labels)), labels);
 }
