@@ -1,24 +1,10 @@
-import type { ServerRole } from '../server';
 import type { ClientSession } from '../node/client-sessions';
-import type { ServerId, Term, LogIndex } from '../types';
+import type { NodeStatus } from '../node/raft-node';
 
 export type { ClientSession } from '../node/client-sessions';
 
-/** What `GET /status` reports. */
-export interface KvStatus {
-  /** This member's id. */
-  readonly id: ServerId;
-  /** Its Raft role. */
-  readonly role: ServerRole;
-  /** Its current term. */
-  readonly term: Term;
-  /** The leader it knows, `null` when none. */
-  readonly leaderId: ServerId | null;
-  /** Its commit index. */
-  readonly commitIndex: LogIndex;
-  /** The last index applied to its state machine. */
-  readonly lastApplied: LogIndex;
-}
+/** What `GET /status` reports: the member's Raft state (a {@link NodeStatus} without the snapshot index). */
+export type KvStatus = Pick<NodeStatus, 'id' | 'role' | 'term' | 'leaderId' | 'commitIndex' | 'lastApplied'>;
 
 /**
  * What the key-value HTTP service needs from the replicated store under it. Errors:

@@ -5,12 +5,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { freePorts } from '../net/helpers';
 
 export const HOST = '127.0.0.1';
+export { freePorts };
 export const ROOT = resolve(__dirname, '..', '..');
 export const NODE_ARGS = ['-r', 'ts-node/register/transpile-only'];
 
@@ -56,24 +57,6 @@ export async function terminate(child: ChildProcess, signal: NodeJS.Signals = 'S
   if (await exited(child, graceMs)) return;
   child.kill('SIGKILL');
   await exited(child, 5000);
-}
-
-/** `count` distinct free ports on 127.0.0.1 (listens on port 0, then closes). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<net.Server>((done, fail) => {
-          const server = net.createServer();
-          server.once('error', fail);
-          server.listen(0, HOST, () => done(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise<void>((done) => server.close(() => done()))));
-  return ports;
 }
 
 /** A fresh temporary directory under os.tmpdir(). */
