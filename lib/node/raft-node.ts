@@ -7,7 +7,10 @@ import { Server, type ReadIndexResult, type ServerRole } from '../server';
 import type { LogIndex, ServerId, Term } from '../types';
 import { type ClientSession, type ClientSessionLimits, type CommandOutcome, DEFAULT_SESSION_LIMITS, invalidSessionReason } from './client-sessions';
 import { CommandFailedError, NoLeaderError, NodeStoppedError, OutcomeUnknownError, OverloadedError, SessionExpiredError } from './node-errors';
+import { Forwarder } from './forwarding';
+import { errorFor, isNodeEntry, readOutcomes, settledFrom, type Settled } from './outcomes';
 import { messageFromWire, messageToWire } from './raft-wire';
+import { AppliedWaiters, IndexWaiters } from './waiters';
 import { SessionStateMachine, type NodeEntry, type NodeStateMachine } from './session-state-machine';
 
 /** Server options a {@link RaftNode} passes through; it sets the rest itself. */
@@ -109,29 +112,12 @@ interface ProposalWaiter {
   readonly forwarded: boolean;
 }
 
-interface AppliedWaiter {
-  readonly term: Term;
-  readonly settle: (outcome: Settled) => void;
-  readonly deadline: number;
-}
-
 interface ReadWaiter {
   /** Called once: with no error and the read index, or with the error. */
   readonly settle: (error: Error | undefined, index?: LogIndex) => void;
   readonly deadline: number;
   readonly forwarded: boolean;
 }
-
-/** A request forwarded to the leader, waiting for its answer. */
-interface ForwardWaiter {
-  /** The member it was sent to. */
-  readonly leaderId: ServerId;
-  readonly deadline: number;
-  readonly fail: (error: Error) => void;
-}
-
-/** The outcome of a proposal as it crosses between members. */
-type Settled = CommandOutcome | { readonly ok: false; readonly code: 'NO_LEADER' | 'OVERLOADED' | 'OUTCOME_UNKNOWN' | 'NODE_STOPPED'; readonly message: string };
 
 /** How long between sweeps of expired waiters, in milliseconds. */
 const SWEEP_INTERVAL_MS = 100;
@@ -180,14 +166,12 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
   /** Reads waiting for the next turn. */
   #queuedReads: ReadWaiter[] = [];
   #flushScheduled = false;
-  /** Outcomes applied while `proposeAll` runs, before its waiters are known. */
-  #appliedDuringPropose: Map<LogIndex, { readonly term: Term; readonly outcome: CommandOutcome }> | undefined;
-  /** Proposals appended by this member as leader, by index. */
-  readonly #appliedWaiters = new Map<LogIndex, AppliedWaiter>();
-  /** Reads waiting for this member to apply up to an index. */
-  #indexWaiters: { readonly index: LogIndex; readonly settle: (error: Error | undefined) => void; readonly deadline: number }[] = [];
-  /** Forwarded requests waiting for the leader's answer. */
-  readonly #forwardWaiters = new Set<ForwardWaiter>();
+  /** Proposals appended by this member as leader, waiting to be applied. */
+  readonly #appliedWaiters = new AppliedWaiters();
+  /** Reads waiting for this member to apply up to their read index. */
+  readonly #indexWaiters = new IndexWaiters();
+  /** Requests forwarded to the leader, waiting for its answer. */
+  readonly #forwarder: Forwarder;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   #sweeper: NodeJS.Timeout | undefined;
@@ -202,6 +186,7 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
     super();
     this.id = options.id;
     this.#transport = options.transport;
+    this.#forwarder = new Forwarder(options.transport);
     this.#persistentState = options.persistentState;
     this.#clock = options.clock ?? (() => performance.now());
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 5000;
@@ -232,11 +217,11 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
     });
     this.server.on('leaderChange', (leaderId, term) => {
       this.counters.leaderChanges++;
-      this.#abandonForwards(leaderId);
+      this.#forwarder.leaderChanged(leaderId);
       this.emit('leaderChange', leaderId, term);
     });
-    this.server.on('committed', () => this.#releaseIndexWaiters());
-    this.server.on('snapshotInstalled', () => this.#releaseIndexWaiters());
+    this.server.on('committed', () => this.#indexWaiters.release(this.server.volatileState.lastApplied));
+    this.server.on('snapshotInstalled', () => this.#indexWaiters.release(this.server.volatileState.lastApplied));
   }
 
   /** Starts the timers and begins answering peers. Calling it twice does nothing. */
@@ -320,14 +305,11 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
     const stopped = new NodeStoppedError();
     for (const waiter of this.#queuedProposals) waiter.settle(settledFrom(stopped));
     for (const waiter of this.#queuedReads) waiter.settle(stopped);
-    for (const waiter of this.#appliedWaiters.values()) waiter.settle({ ok: false, code: 'OUTCOME_UNKNOWN', message: 'the node stopped before the entry was applied' });
-    for (const waiter of this.#indexWaiters) waiter.settle(stopped);
-    for (const waiter of this.#forwardWaiters) waiter.fail(new OutcomeUnknownError('the node stopped while the leader had the request'));
+    this.#appliedWaiters.failAll({ ok: false, code: 'OUTCOME_UNKNOWN', message: 'the node stopped before the entry was applied' });
+    this.#indexWaiters.failAll(stopped);
+    this.#forwarder.failAll(new OutcomeUnknownError('the node stopped while the leader had the request'));
     this.#queuedProposals = [];
     this.#queuedReads = [];
-    this.#appliedWaiters.clear();
-    this.#indexWaiters = [];
-    this.#forwardWaiters.clear();
     await this.#transport.close();
     this.#persistentState.close?.();
   }
@@ -390,17 +372,17 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
     }
     let result: ReturnType<Server<NodeEntry<C>>['proposeAll']> | undefined;
     let failure: unknown;
-    // A one-member cluster commits and applies inside proposeAll: catch those outcomes.
-    const appliedMeanwhile = new Map<LogIndex, { readonly term: Term; readonly outcome: CommandOutcome }>();
-    this.#appliedDuringPropose = appliedMeanwhile;
     this.#step(() => {
       try {
-        result = this.server.proposeAll(batch.map((waiter) => waiter.entry as NodeEntry<C>));
+        result = this.#appliedWaiters.proposeAndWait(
+          () => this.server.proposeAll(batch.map((waiter) => waiter.entry as NodeEntry<C>)),
+          (appended) => (appended.type === 'appended' ? appended : undefined),
+          batch,
+        );
       } catch (error) {
         failure = error;
       }
     });
-    this.#appliedDuringPropose = undefined;
     if (result === undefined) {
       // Refused before appending (over maxUncommittedBytes), or appended but not synced:
       // the entries may still commit, so their outcome is unknown.
@@ -412,14 +394,7 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
       return;
     }
     if (result.type === 'appended') {
-      const { firstIndex, term } = result;
       this.counters.proposals += batch.length;
-      batch.forEach((waiter, offset) => {
-        const index = firstIndex + offset;
-        const early = appliedMeanwhile.get(index);
-        if (early === undefined) this.#appliedWaiters.set(index, { term, settle: waiter.settle, deadline: waiter.deadline });
-        else waiter.settle(early.term === term ? early.outcome : { ok: false, code: 'OUTCOME_UNKNOWN', message: `entry ${index} was replaced` });
-      });
       return;
     }
     this.#forwardProposals(batch);
@@ -437,44 +412,30 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
       return;
     }
     const deadline = Math.max(...local.map((waiter) => waiter.deadline));
-    let done = false;
-    const record: ForwardWaiter = {
+    const body: WireValue = { kind: 'propose', entries: local.map((waiter) => waiter.entry as unknown as WireValue) };
+    const sent = this.#forwarder.send(
       leaderId,
+      body,
       deadline,
-      fail: (error: Error): void => {
-        if (done) return;
-        done = true;
+      (answer) => {
+        const outcomes = readOutcomes(answer, local.length);
+        local.forEach((waiter, i) => waiter.settle(outcomes[i] ?? { ok: false, code: 'OUTCOME_UNKNOWN', message: 'the leader sent a malformed answer' }));
+      },
+      (error) => {
         for (const waiter of local) waiter.settle(settledFrom(error));
       },
-    };
-    const body: WireValue = { kind: 'propose', entries: local.map((waiter) => waiter.entry as unknown as WireValue) };
-    const sent = this.#transport.send(leaderId, body, (answer) => {
-      if (done) return;
-      done = true;
-      this.#forwardWaiters.delete(record);
-      const outcomes = readOutcomes(answer, local.length);
-      local.forEach((waiter, i) => waiter.settle(outcomes[i] ?? { ok: false, code: 'OUTCOME_UNKNOWN', message: 'the leader sent a malformed answer' }));
-    });
+    );
     if (!sent) {
-      done = true;
       for (const waiter of local) waiter.settle(noLeader);
       return;
     }
     this.counters.forwardedProposals += local.length;
-    this.#forwardWaiters.add(record);
   }
 
   /** Called by the state machine for every applied entry: settles the proposal waiting on it. */
   #applied(index: LogIndex, term: Term, outcome: CommandOutcome): void {
     this.counters.applied++;
-    const waiter = this.#appliedWaiters.get(index);
-    if (waiter === undefined) {
-      this.#appliedDuringPropose?.set(index, { term, outcome });
-      return;
-    }
-    this.#appliedWaiters.delete(index);
-    if (waiter.term === term) waiter.settle(outcome);
-    else waiter.settle({ ok: false, code: 'OUTCOME_UNKNOWN', message: `entry ${index} was replaced by a later leader's` });
+    this.#appliedWaiters.applied(index, term, outcome);
   }
 
   // ------------------------------------------------------------ reads
@@ -505,52 +466,23 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
     const local = batch.filter((waiter) => !waiter.forwarded);
     for (const waiter of batch) if (waiter.forwarded) waiter.settle(new NoLeaderError(`member ${this.id} is not the leader`));
     if (local.length === 0) return;
-    let done = false;
     const settleAll = (error: Error | undefined): void => {
       for (const waiter of local) waiter.settle(error);
     };
-    const record: ForwardWaiter = {
+    const deadline = Math.max(...local.map((waiter) => waiter.deadline));
+    const sent = this.#forwarder.send(
       leaderId,
-      deadline: Math.max(...local.map((waiter) => waiter.deadline)),
-      fail: (error: Error): void => {
-        if (done) return;
-        done = true;
-        settleAll(error instanceof OutcomeUnknownError ? new NoLeaderError('the leader did not confirm the read in time') : error);
+      { kind: 'readIndex' },
+      deadline,
+      (answer) => {
+        const index = typeof answer === 'object' && answer !== null && !Array.isArray(answer) ? (answer as { readonly index?: WireValue }).index : undefined;
+        if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0) settleAll(new NoLeaderError(`the leader (member ${leaderId}) could not serve the read`));
+        else this.#indexWaiters.wait(index, this.server.volatileState.lastApplied, deadline, settleAll);
       },
-    };
-    const sent = this.#transport.send(leaderId, { kind: 'readIndex' }, (answer) => {
-      if (done) return;
-      done = true;
-      this.#forwardWaiters.delete(record);
-      const index = typeof answer === 'object' && answer !== null && !Array.isArray(answer) ? (answer as { readonly index?: WireValue }).index : undefined;
-      if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0) {
-        settleAll(new NoLeaderError(`the leader (member ${leaderId}) could not serve the read`));
-        return;
-      }
-      this.#waitForApplied(index, record.deadline, settleAll);
-    });
-    if (!sent) {
-      done = true;
-      settleAll(new NoLeaderError(`the leader (member ${leaderId}) is unreachable`));
-      return;
-    }
-    this.#forwardWaiters.add(record);
-  }
-
-  #waitForApplied(index: LogIndex, deadline: number, settle: (error: Error | undefined) => void): void {
-    if (this.server.volatileState.lastApplied >= index) settle(undefined);
-    else this.#indexWaiters.push({ index, settle, deadline });
-  }
-
-  #releaseIndexWaiters(): void {
-    if (this.#indexWaiters.length === 0) return;
-    const applied = this.server.volatileState.lastApplied;
-    const waiting = this.#indexWaiters;
-    this.#indexWaiters = [];
-    for (const waiter of waiting) {
-      if (waiter.index <= applied) waiter.settle(undefined);
-      else this.#indexWaiters.push(waiter);
-    }
+      // Nothing was written: whatever went wrong, the read is safe to retry.
+      (error) => settleAll(error instanceof OutcomeUnknownError ? new NoLeaderError(`the read was not confirmed: ${error.message}`) : error),
+    );
+    if (!sent) settleAll(new NoLeaderError(`the leader (member ${leaderId}) is unreachable`));
   }
 
   // ------------------------------------------------------------ peers
@@ -590,43 +522,12 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
 
   // ------------------------------------------------------------ deadlines and hand-over
 
-  /** Fails what waited too long, and proposals whose index was applied without them (a no-op or a snapshot took it). */
+  /** Fails what waited too long, and proposals whose index was applied without them. */
   #sweep(): void {
     const now = this.#clock();
-    const applied = this.server.volatileState.lastApplied;
-    for (const [index, waiter] of this.#appliedWaiters) {
-      if (index <= applied) waiter.settle({ ok: false, code: 'OUTCOME_UNKNOWN', message: `entry ${index} was replaced or covered by a snapshot before this member applied it` });
-      else if (waiter.deadline <= now) waiter.settle({ ok: false, code: 'OUTCOME_UNKNOWN', message: `entry ${index} was not applied within ${this.#requestTimeoutMs} ms` });
-      else continue;
-      this.#appliedWaiters.delete(index);
-    }
-    if (this.#indexWaiters.length > 0) {
-      const waiting = this.#indexWaiters;
-      this.#indexWaiters = [];
-      for (const waiter of waiting) {
-        if (waiter.deadline <= now) waiter.settle(new NoLeaderError(`this member did not apply up to the read index ${waiter.index} in time`));
-        else this.#indexWaiters.push(waiter);
-      }
-    }
-    for (const record of this.#forwardWaiters) {
-      if (record.deadline > now) continue;
-      this.#forwardWaiters.delete(record);
-      record.fail(new OutcomeUnknownError(`the leader did not answer within ${this.#requestTimeoutMs} ms`));
-    }
-  }
-
-  /**
-   * The known leader changed: requests forwarded to another member will most likely never be
-   * answered (it crashed, or lost its leadership), so they fail now rather than at their
-   * deadline. A proposal's outcome is unknown (the old leader may have committed it); a read
-   * fails with `NoLeaderError` (safe to retry).
-   */
-  #abandonForwards(newLeader: ServerId | undefined): void {
-    for (const record of this.#forwardWaiters) {
-      if (record.leaderId === newLeader) continue;
-      this.#forwardWaiters.delete(record);
-      record.fail(new OutcomeUnknownError(`member ${record.leaderId} stopped being the known leader before it answered`));
-    }
+    this.#appliedWaiters.sweep(now, this.server.volatileState.lastApplied, this.#requestTimeoutMs);
+    this.#indexWaiters.sweep(now);
+    this.#forwarder.sweep(now, this.#requestTimeoutMs);
   }
 
   async #handOver(timeoutMs: number): Promise<void> {
@@ -651,41 +552,5 @@ export class RaftNode<C extends WireValue, R extends WireValue> extends EventEmi
       this.server.on('roleChange', onRole);
       this.#step(() => this.server.transferLeadership(to));
     });
-  }
-}
-
-function isNodeEntry(value: WireValue): boolean {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('command' in value)) return false;
-  const session = (value as { readonly session?: WireValue }).session;
-  return session === undefined || (typeof session === 'object' && session !== null && invalidSessionReason(session as unknown as ClientSession) === undefined);
-}
-
-function readOutcomes(answer: WireValue, count: number): readonly (Settled | undefined)[] {
-  const outcomes = typeof answer === 'object' && answer !== null && !Array.isArray(answer) ? (answer as { readonly outcomes?: WireValue }).outcomes : undefined;
-  if (!Array.isArray(outcomes) || outcomes.length !== count) return [];
-  return (outcomes as readonly WireValue[]).map((outcome) => (typeof outcome === 'object' && outcome !== null && 'ok' in outcome ? (outcome as unknown as Settled) : undefined));
-}
-
-function settledFrom(error: Error): Settled {
-  if (error instanceof OverloadedError) return { ok: false, code: 'OVERLOADED', message: error.message };
-  if (error instanceof NoLeaderError) return { ok: false, code: 'NO_LEADER', message: error.message };
-  if (error instanceof NodeStoppedError) return { ok: false, code: 'NODE_STOPPED', message: error.message };
-  return { ok: false, code: 'OUTCOME_UNKNOWN', message: error.message };
-}
-
-function errorFor(outcome: Exclude<Settled, { ok: true }>, session: ClientSession | undefined): RaftError {
-  switch (outcome.code) {
-    case 'NO_LEADER':
-      return new NoLeaderError(outcome.message);
-    case 'OVERLOADED':
-      return new OverloadedError(outcome.message);
-    case 'NODE_STOPPED':
-      return new NodeStoppedError();
-    case 'SESSION_EXPIRED':
-      return new SessionExpiredError(session?.clientId ?? '', session?.sequence ?? 0);
-    case 'COMMAND_FAILED':
-      return new CommandFailedError(outcome.message);
-    default:
-      return new OutcomeUnknownError(outcome.message);
   }
 }
