@@ -5,7 +5,7 @@
  * simulator's safety checks after every event. Browser-safe: imports only lib/core and
  * lib/testing.
  */
-import type { IPersistentState, LogEntry, Message, Reply, Server, ServerId, ServerRole, Term } from '../../../lib/core';
+import type { IPersistentState, Server, ServerId, ServerRole, Term } from '../../../lib/core';
 import {
   DigestStateMachine,
   InMemoryCluster,
@@ -13,15 +13,14 @@ import {
   SafetyChecker,
   checkAppliedState,
   checkCommitIndexes,
-  describeMessage,
   logReader,
   observeServer,
   seededRandom,
-  type AddressedMessage,
 } from '../../../lib/testing';
 import { RecordingError, checkAction, checkOptions, encodeRecording } from './codec';
 import { AppendMachine } from './machine';
 import type { Session } from './session-api';
+import { classifyMessage, cutLinksOf, serverView } from './view';
 import type { Action, Chaos, MessageView, NarrationLine, RecordedAction, Recording, RunOptions, ServerView, ViewState, ViolationView } from './types';
 
 export { RecordingError, decodeRecording, encodeRecording } from './codec';
@@ -35,8 +34,7 @@ export const DEFAULT_CHAOS: Chaos = { loss: 0, minLatency: 10, maxLatency: 30 };
 /** Narration lines kept (the oldest are forgotten). */
 export const NARRATION_LIMIT = 500;
 
-/** Log entries per server a view holds (the latest ones). */
-export const VIEW_LOG_LIMIT = 50;
+export { VIEW_LOG_LIMIT } from './view';
 
 /** Virtual ms an idle step (nothing due: every server down, no message) moves the clock. */
 export const IDLE_STEP_MS = 10;
@@ -68,8 +66,6 @@ function streamSeed(seed: number, stream: number): number {
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
   return (h ^ (h >>> 16)) >>> 0;
 }
-
-const REPLY_OF: Record<string, string> = { requestVoteReply: 'requestVote', appendEntriesReply: 'appendEntries', installSnapshotReply: 'installSnapshot', timeoutNowReply: 'timeoutNow' };
 
 /** The ids named after "server"/"servers" in a violation message. */
 function serversIn(message: string, count: number): ServerId[] {
@@ -182,10 +178,16 @@ export class VisualizerSession implements Session {
     return this.#cluster;
   }
 
-  /** Virtual time of the next event (the earliest due message or server deadline); `Infinity` when nothing is due. */
+  /**
+   * Virtual time of the next event: the earliest due message or server deadline, or, when
+   * nothing is due (every server down, no message), the idle step's `now + IDLE_STEP_MS`.
+   * `Infinity` once a violation stopped the run.
+   */
   nextEventTime(): number {
+    if (this.#violation !== undefined) return Infinity;
     const message = this.#earliestFlight();
-    return Math.min(message?.deliverAt ?? Infinity, this.#earliestDeadline());
+    const next = Math.min(message?.deliverAt ?? Infinity, this.#earliestDeadline());
+    return next === Infinity ? this.#cluster.now + IDLE_STEP_MS : next;
   }
 
   /** One event: the earliest due message is delivered, or the timers due at the earliest deadline run. `false` once a violation stopped the run. */
@@ -233,12 +235,8 @@ export class VisualizerSession implements Session {
 
   /** What the page draws now. */
   view(): ViewState {
-    const n = this.#options.servers;
-    const servers: ServerView[] = this.#cluster.servers.map((server) => this.#serverView(server));
-    const cutLinks: [ServerId, ServerId][] = [];
-    for (let from = 0; from < n; from++) {
-      for (let to = 0; to < n; to++) if (from !== to && !this.#cluster.network.isConnected(from, to)) cutLinks.push([from, to]);
-    }
+    const servers: ServerView[] = this.#cluster.servers.map((server) => serverView(this.#cluster, server.id));
+    const cutLinks = cutLinksOf(this.#cluster);
     return {
       options: { ...this.#options },
       chaos: { ...this.#chaos },
@@ -457,7 +455,7 @@ export class VisualizerSession implements Session {
       }
       if (sent.id <= this.#lastSeen) continue;
       this.#lastSeen = sent.id;
-      const { type, reply, summary } = classify(sent, cause);
+      const { type, reply, summary } = classifyMessage(sent, cause);
       if (type === 'preVote' && !reply && !polled.has(sent.from)) {
         polled.add(sent.from);
         this.#say(`server ${sent.from} polls for term ${(sent.message as { candidateTerm: Term }).candidateTerm} (pre-vote)`, [sent.from]);
@@ -667,10 +665,7 @@ export class VisualizerSession implements Session {
   }
 
   #cutCount(): number {
-    let count = 0;
-    const n = this.#options.servers;
-    for (let from = 0; from < n; from++) for (let to = 0; to < n; to++) if (from !== to && !this.#cluster.network.isConnected(from, to)) count++;
-    return count;
+    return cutLinksOf(this.#cluster).length;
   }
 
   // ---- views ----
@@ -679,60 +674,4 @@ export class VisualizerSession implements Session {
     this.#narration.push({ step: this.#step, time: this.#cluster.now, text, servers: [...servers] });
     if (this.#narration.length > 2 * NARRATION_LIMIT) this.#narration.splice(0, this.#narration.length - NARRATION_LIMIT);
   }
-
-  #serverView(server: Server<string>): ServerView {
-    const id = server.id;
-    const running = this.#cluster.isRunning(id);
-    const store = server.persistentState;
-    const snapshotIndex = store.getSnapshot?.()?.lastIncluded.index ?? 0;
-    const last = store.currentLogIndex;
-    const log: { index: number; term: number; text: string }[] = [];
-    for (let index = Math.max(snapshotIndex + 1, last - VIEW_LOG_LIMIT + 1); index <= last; index++) {
-      const entry = store.getLogEntry(index) as LogEntry<string> | undefined;
-      if (entry !== undefined) log.push({ index, term: entry.term, text: entry.kind === 'noop' ? 'noop' : String(entry.data) });
-    }
-    const leading = running && server.role === 'leader';
-    const deadline = running && !leading ? server.nextDeadline() : Infinity;
-    const leaderState = leading ? server.leaderState : undefined;
-    return {
-      id,
-      running,
-      role: server.role,
-      term: store.currentTerm,
-      votedFor: store.votedFor,
-      leaderId: server.leaderId,
-      commitIndex: server.volatileState.commitIndex,
-      lastApplied: server.volatileState.lastApplied,
-      snapshotIndex,
-      log,
-      electionDeadline: Number.isFinite(deadline) ? deadline : undefined,
-      nextIndex: leaderState === undefined ? undefined : [...leaderState.nextIndex],
-      matchIndex: leaderState === undefined ? undefined : [...leaderState.matchIndex],
-    };
-  }
-}
-
-/** A message's type for the page ('preVote', 'heartbeat'... and, for a reply, its request's), whether it is a reply, and a one-line summary. */
-function classify(sent: AddressedMessage<string>, cause: MessageView | undefined): { type: string; reply: boolean; summary: string } {
-  const message: Message<string> | Reply = sent.message;
-  let type: string;
-  let reply = false;
-  switch (message.type) {
-    case 'requestVote':
-      type = message.preVote === true ? 'preVote' : 'requestVote';
-      break;
-    case 'appendEntries':
-      type = message.entries.length === 0 ? 'heartbeat' : 'appendEntries';
-      break;
-    case 'installSnapshot':
-    case 'timeoutNow':
-      type = message.type;
-      break;
-    default:
-      reply = true;
-      type = cause !== undefined && !cause.reply && cause.from === sent.to && cause.to === sent.from ? cause.type : (REPLY_OF[message.type] ?? message.type);
-  }
-  let summary = describeMessage(message);
-  if (type === 'preVote') summary = summary.replace(/^RequestVote/, 'PreVote');
-  return { type, reply, summary };
 }
