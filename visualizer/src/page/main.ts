@@ -5,14 +5,14 @@
  */
 import type { ServerId } from '../../../lib/core';
 import type { Session } from '../model/session-api';
-import type { Action, ViewState } from '../model/types';
+import type { Action, RunOptions, ViewState } from '../model/types';
 import { Controls } from './controls';
 import { byId } from './dom';
 import { Feed } from './feed';
 import { MessageLayer, renderLegend } from './messages';
 import { ServerPanel } from './panel';
 import { RingView } from './ring-view';
-import { defaultRun, fork, newRun, openHash, openPreset } from './session-source';
+import { defaultRun, fork, newRun, openHash, openPreset, timelineEnd } from './session-source';
 import { readHash, writeHash } from './url';
 
 /** What the page exposes to the browser test (and to the console). */
@@ -83,15 +83,19 @@ function saveHash(): void {
   }
 }
 
+/**
+ * The options presets start from: the last run's that was not a preset (a preset may change
+ * them: the split vote turns pre-vote off).
+ */
+let baseOptions: RunOptions | undefined;
+
 /** Makes `next` the page's session (a new run, a preset, a fork, a URL). */
-function use(next: Session): void {
+function use(next: Session, preset = false): void {
   session = next;
-  maxStep = 0;
+  if (!preset) baseOptions = undefined;
+  maxStep = timelineEnd(session);
   selected = undefined;
   linkSource = undefined;
-  const recording = session.recording();
-  for (const a of recording?.actions ?? []) maxStep = Math.max(maxStep, a.step);
-  maxStep = Math.max(maxStep, recording?.at ?? 0);
   refresh();
   virtualTime = view.now;
   saveHash();
@@ -210,7 +214,8 @@ const controls = new Controls(
     autopilot: (on) => act({ kind: 'autopilot', on }),
     preset: (name) => {
       try {
-        use(openPreset(name, view.options));
+        baseOptions ??= view.options;
+        use(openPreset(name, baseOptions), true);
         say(`Preset ${name}`);
       } catch (error) {
         say(errorText(error), true);

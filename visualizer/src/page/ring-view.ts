@@ -18,7 +18,9 @@ const STRIP_ENTRIES = 12;
 
 /** A point in the SVG view box. */
 export interface Point {
+  /** Horizontal, from the left. */
   readonly x: number;
+  /** Vertical, from the top. */
   readonly y: number;
 }
 

@@ -7,6 +7,7 @@ import type { Session } from '../model/session-api';
 import type { RunOptions } from '../model/types';
 import { DEFAULT_OPTIONS, VisualizerSession, decodeRecording } from '../model/session';
 import { isPresetName, presetRecording } from '../model/presets';
+import { TraceSession } from '../model/trace-session';
 import type { HashRequest } from './url';
 
 /** The run the page opens without a hash. */
@@ -25,7 +26,16 @@ export function newRun(options: RunOptions): Session {
  */
 export function openHash(request: HashRequest): Session {
   if (request.kind === 'run') return VisualizerSession.fromRecording(decodeRecording(request.text));
-  throw new Error('simulator traces are not supported yet');
+  return TraceSession.fromText(request.text);
+}
+
+/** The last step the timeline should reach: a trace's length, or a recording's last action or shared step. */
+export function timelineEnd(session: Session): number {
+  if (session instanceof TraceSession) return session.length;
+  const recording = session.recording();
+  let end = recording?.at ?? 0;
+  for (const { step } of recording?.actions ?? []) end = Math.max(end, step);
+  return end;
 }
 
 /**
