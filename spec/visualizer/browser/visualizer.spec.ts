@@ -30,6 +30,7 @@ import {
   waitForReady,
   waitForView,
   type LaunchedBrowser,
+  type PageElement,
   type PageGlobals,
   type VisualizerPage,
 } from './helpers';
@@ -102,6 +103,51 @@ function committedOn(v: ViewState, index: number, text: string): number {
     (s) => s.commitIndex >= index && (s.snapshotIndex >= index || s.log.some((e) => e.index === index && e.text === text)),
   ).length;
 }
+
+/** Every id the DOM contract names (visualizer/CONTRACT.md). */
+const CONTRACT_IDS = [
+  'play', 'pause', 'step', 'speed', 'timeline', 'fork', 'share', 'autopilot', 'preset', 'loss', 'latency-min', 'latency-max',
+  'options', 'opt-servers', 'opt-seed', 'opt-prevote', 'opt-checkquorum', 'opt-maxlog', 'opt-apply', 'feed', 'violation', 'fps', 'server-menu',
+];
+
+test('the DOM contract: controls, [data-server] attributes, the feed', async () => {
+  const page = await open();
+  const missing = await page.evaluate(
+    (ids) => ids.filter((id) => (globalThis as unknown as PageGlobals).document.querySelector(`#${id}`) === null),
+    CONTRACT_IDS,
+  );
+  expect(missing).toEqual([]);
+  const presets = await page.$$eval('#preset option', (options) => options.map((o) => (o as unknown as PageElement).value));
+  expect(presets).toEqual(expect.arrayContaining(['split-vote', 'partitioned-leader', 'leader-restart', 'follower-behind']));
+  expect(await page.$$eval('#server-menu [data-action]', (buttons) => buttons.map((b) => b.getAttribute('data-action')))).toEqual(
+    expect.arrayContaining(['crash', 'restart', 'timeout', 'propose']),
+  );
+  expect(await isShown(page, '#violation')).toBe(false);
+
+  await setCheckbox(page, '#autopilot', false);
+  await playFast(page);
+  await waitForView(page, 'a leader', (v) => leaderOf(v) !== undefined);
+  const { view: v } = await pause(page);
+  const drawn = await page.$$eval('[data-server]', (elements) =>
+    elements.map((e) => ({
+      id: Number(e.getAttribute('data-server')),
+      role: e.getAttribute('data-role'),
+      term: Number(e.getAttribute('data-term')),
+      running: e.getAttribute('data-running'),
+    })),
+  );
+  expect(drawn.sort((a, b) => a.id - b.id)).toEqual(
+    v.servers.map((s) => ({ id: s.id, role: s.role, term: s.term, running: String(s.running) })),
+  );
+  expect(await page.$eval('#timeline', (e) => Number((e as unknown as PageElement).value))).toBe(v.step);
+
+  // A feed line seeks to its step.
+  const lines = await page.$$eval('#feed li[data-step]', (items) => items.map((i) => Number(i.getAttribute('data-step'))));
+  expect(lines.length).toBeGreaterThan(0);
+  const target = lines.find((step) => step > 0 && step < v.step) ?? lines[0]!;
+  await page.click(`#feed li[data-step="${target}"]`);
+  await waitForView(page, `the seek to step ${target}`, (x) => x.step === target, 5_000);
+});
 
 test('a crashed leader is replaced, a proposal commits, and the shared URL replays to the same view', async () => {
   const page = await open();
