@@ -20,8 +20,10 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(__dirname, '..', '..', '..', 'artifacts', 'visualizer');
 
 /**
- * Flags for a closed network: without the last five Chromium keeps trying to reach Google's
- * services (refused connections, and delays on a machine without a network).
+ * Flags for a closed network: without `--disable-quic` and the next four Chromium keeps
+ * trying to reach Google's services (refused connections, and delays on a machine without a
+ * network). `--no-sandbox`: CI runs as root. `--disable-dev-shm-usage`: a container's small
+ * /dev/shm (64 MB in Docker) would otherwise crash the renderer.
  */
 const CHROMIUM_ARGS = [
   '--headless=new',
@@ -32,6 +34,7 @@ const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  '--disable-dev-shm-usage',
 ];
 
 /** The page's globals that the test uses (the browser has them; the tsconfig does not know them). */
