@@ -8,7 +8,7 @@ import type { Action, Chaos, RecordedAction, Recording, RunOptions } from './typ
 /** The prefix of every encoded recording of this format. */
 export const RECORDING_VERSION = 'v1';
 
-/** Smallest and largest cluster the visualizer runs. */
+/** Smallest cluster the visualizer runs. */
 export const MIN_SERVERS = 3;
 /** Largest cluster the visualizer runs. */
 export const MAX_SERVERS = 7;

@@ -85,6 +85,22 @@ function serversIn(message: string, count: number): ServerId[] {
  * actions give the same views at every step. The state "at step k" includes the actions
  * recorded at step k. Actions recorded after the current step (kept by {@link seek}) are
  * applied when the run reaches their step.
+ *
+ * One step: while the autopilot is on, first its move (maybe none; see
+ * {@link AUTOPILOT_RATES}: its moves are not recorded, only the `autopilot` on/off actions);
+ * then the event: the earliest server deadline (ties: timers first) moves the clock there and
+ * runs the timers due; otherwise the earliest due message (ties: lowest id) moves the clock to
+ * its delivery time and is delivered. New messages then get their delivery time (now +
+ * uniform [minLatency, maxLatency] from the session's seeded random) or are lost (probability
+ * `loss`), and every safety invariant of the simulator's `SafetyChecker` is checked; a
+ * violation stops the run. The clock moves only with steps (so a replay sees the same times);
+ * with nothing due, a step moves it {@link IDLE_STEP_MS}.
+ *
+ * Actions: `propose` makes a value `v1`, `v2`... (one number per propose action, the
+ * autopilot's included); proposed to a follower that knows the leader, it is proposed to the
+ * leader directly, as `InMemoryCluster.propose` does. `heal` removes the partition and
+ * restores every cut link. `drop` of a message no longer in flight does nothing (but is
+ * narrated). A crash loses the messages to and from the server.
  */
 export class VisualizerSession implements Session {
   readonly #options: RunOptions;

@@ -61,9 +61,13 @@ export function cutLinksOf<T>(cluster: InMemoryCluster<T>): [ServerId, ServerId]
 
 /** What caused a message: the request being delivered when a reply was sent. */
 export interface MessageCause {
+  /** Its sender. */
   readonly from: ServerId;
+  /** Its receiver. */
   readonly to: ServerId;
+  /** Its type, as {@link classifyMessage} gives it. */
   readonly type: string;
+  /** Whether it is a reply (a reply causes no reply). */
   readonly reply: boolean;
 }
 
