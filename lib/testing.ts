@@ -31,6 +31,7 @@ export type {
 export { COMPACTION_FAULT_WEIGHTS, DEFAULT_FAULT_WEIGHTS, EXTENSION_FAULT_WEIGHTS, generateSchedule } from './simulation/schedule';
 export type { ClientOperationKinds, CompactionBounds, MessageLimits, RaftExtensions, SimulatedStateMachine, SimulationOptions, SimulationResult } from './simulation/simulator';
 export { extensionsFor, compactionFor, describeMessage, limitsFor, runSchedule, scheduleFor, shrinkSchedule, simulate } from './simulation/simulator';
+export { ScheduleRun } from './simulation/schedule-run';
 export type { AppliedDigest } from './simulation/observe';
 export { checkAppliedState } from './simulation/observe';
 export { DigestStateMachine } from './simulation/machine';
