@@ -34,14 +34,20 @@ export interface CliOptions {
   readonly raft: { readonly preVote?: boolean; readonly checkQuorum?: boolean; readonly readMode?: 'safe' | 'lease' };
   /** Clients of the workload (`--clients`; default 3, 0 turns the workload off). */
   readonly clients: number;
+  /** The visualizer's address the `visualize:` line of a violation starts with (`--visualizer-url`; default {@link DEFAULT_VISUALIZER_URL}). */
+  readonly visualizerUrl?: string;
 }
+
+/** Where `npm run visualize` serves the visualizer by default: the base of the `visualize:` line a violation prints. */
+export const DEFAULT_VISUALIZER_URL = 'http://127.0.0.1:4173/';
 
 /** The usage text printed by `--help` and after a bad argument. */
 export const USAGE = [
   'usage: simulate [--seeds N] [--seed N] [--start N] [--servers N] [--length N] [--trace]',
   '                [--weights KIND=W,...] [--max-entries N] [--max-inflight N]',
   '                [--no-compaction] [--max-log-entries N] [--trailing-log-entries N] [--max-chunk-bytes N]',
-  '                [--no-extensions] [--pre-vote on|off] [--check-quorum on|off] [--read-mode safe|lease] [--clients N] [--help]',
+  '                [--no-extensions] [--pre-vote on|off] [--check-quorum on|off] [--read-mode safe|lease] [--clients N]',
+  '                [--visualizer-url BASE] [--help]',
   '',
   '  --seeds N          run N seeds (default 1000)',
   '  --start N          first seed (default 1)',
@@ -68,6 +74,8 @@ export const USAGE = [
   '  --check-quorum on|off  force checkQuorum (default: drawn; --read-mode lease turns it on)',
   '  --read-mode safe|lease  force readMode (default: drawn, lease only with checkQuorum; lease needs checkQuorum)',
   '  --clients N        concurrent clients of the workload, at most one operation each (default 3; 0: no workload)',
+  '  --visualizer-url BASE  where the visualizer runs: a violation prints BASE#trace=... to watch the shrunk',
+  `                     schedule step by step (default ${DEFAULT_VISUALIZER_URL}, where npm run visualize serves it)`,
   '  --help, -h         print this and exit',
 ].join('\n');
 
@@ -151,7 +159,14 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
     extensions,
     raft,
     clients,
+    ...(values['visualizer-url'] === undefined ? {} : { visualizerUrl: visualizerUrl(values['visualizer-url']) }),
   };
+}
+
+/** Checks a `--visualizer-url` value: an http(s) address. */
+function visualizerUrl(text: string): string {
+  if (!/^https?:\/\/\S+$/.test(text)) throw new UsageError(`--visualizer-url takes an http:// or https:// address, got ${text}`);
+  return text;
 }
 
 function parseWith(argv: readonly string[]) {
@@ -181,6 +196,7 @@ function parseWith(argv: readonly string[]) {
       'check-quorum': { type: 'string' },
       'read-mode': { type: 'string' },
       clients: { type: 'string' },
+      'visualizer-url': { type: 'string' },
     },
   });
 }

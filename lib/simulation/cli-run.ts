@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { USAGE, parseCliOptions } from './cli-options';
+import { DEFAULT_VISUALIZER_URL, USAGE, parseCliOptions } from './cli-options';
 import { compactionEnabled, runSchedule, scheduleFor, shrinkSchedule, simulate, type SimulationOptions, type SimulationResult } from './simulator';
+import { encodeTrace, traceOptionsOf } from './trace-codec';
 
 /** Where {@link runSimulateCli} writes: result lines, and progress (stderr in the CLI). */
 export interface CliOutput {
@@ -18,10 +19,17 @@ function progressBar(done: number, total: number, violations: number): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} seeds, ${violations} violations`;
 }
 
+/** The visualizer's address that opens trace `encoded`: `base` (without any `#...`), then `#trace=` and the text. */
+export function visualizeUrl(base: string, encoded: string): string {
+  const hash = base.indexOf('#');
+  return `${hash < 0 ? base : base.slice(0, hash)}#trace=${encoded}`;
+}
+
 /**
  * The simulator's command line, minus the process: parses `argv`, runs the seeds, prints the
  * summary and, for the first failing seed (a violation, or a run that threw: `noException`),
- * the seed, the invariant and a shrunk trace. Returns the exit status: 0 when every seed
+ * the seed, the invariant, a shrunk trace and a `visualize:` line (the visualizer's address
+ * with the shrunk schedule, `--visualizer-url` or {@link DEFAULT_VISUALIZER_URL}). Returns the exit status: 0 when every seed
  * passed (or for `--help`), 1 on a failure.
  * `extra` adds simulation options (a test plants a fault with it).
  * @throws {@link UsageError} for a bad command line (the CLI exits with status 2).
@@ -148,6 +156,7 @@ export function runSimulateCli(argv: readonly string[], output: CliOutput, extra
     print(`shrunk trace (${shrunk.length} of ${schedule.length} steps; replay the whole seed with ${flags.join(' ')} --trace):`);
     runSchedule(shrunk, first.seed, { ...options, trace: (line) => print(`  ${line}`) });
     print(`shrunk schedule as data: ${JSON.stringify(shrunk)}`);
+    print(`visualize: ${visualizeUrl(cli.visualizerUrl ?? DEFAULT_VISUALIZER_URL, encodeTrace({ seed: first.seed, options: traceOptionsOf(options), schedule: shrunk, shrunkFrom: schedule.length }))}`);
     if (failures.length > 1) print(`other failing seeds: ${failures.slice(1, 20).map((f) => f.seed).join(', ')}${failures.length > 20 ? ', …' : ''}`);
     return 1;
   }

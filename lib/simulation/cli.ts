@@ -5,7 +5,8 @@
  * unless `--no-compaction` (`--max-log-entries`, `--trailing-log-entries` and
  * `--max-chunk-bytes` replace the bounds drawn from each seed), `--help` prints
  * the usage. On a violation, or a run that throws (reported as `noException`), it prints
- * the seed, the invariant and a shrunk trace, and exits with status 1; a bad command line
+ * the seed, the invariant, a shrunk trace and a `visualize: http://127.0.0.1:4173/#trace=...` line
+ * (`--visualizer-url BASE` changes the base), and exits with status 1; a bad command line
  * exits with status 2.
  */
 import { UsageError } from './cli-options';
