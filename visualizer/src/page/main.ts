@@ -181,6 +181,9 @@ const messages = new MessageLayer(ringSvg, (id) => act({ kind: 'drop', message: 
 const panel = new ServerPanel(byId('server-state', HTMLElement));
 const feed = new Feed(byId('feed', HTMLElement), seek);
 renderLegend(byId('legend', HTMLElement));
+// Hovering the feed highlights servers: redraw even while paused.
+feed.list.addEventListener('mouseover', () => (dirty = true));
+feed.list.addEventListener('mouseleave', () => (dirty = true));
 ringSvg.addEventListener('click', () => {
   selected = undefined;
   linkSource = undefined;
@@ -314,6 +317,19 @@ function frame(now: number): void {
   }
   requestAnimationFrame(frame);
 }
+
+/** A hash typed or pasted into the address bar (not ours: we write with replaceState) opens its run or trace. */
+window.addEventListener('hashchange', () => {
+  const request = readHash();
+  if (request === undefined || location.hash === `#${session.hash()}`) return;
+  try {
+    const opened = openHash(request);
+    playing = false;
+    use(opened);
+  } catch (error) {
+    say(`Could not open the URL's ${request.kind}: ${errorText(error)}`, true);
+  }
+});
 
 function start(): void {
   const request = readHash();

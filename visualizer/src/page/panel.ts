@@ -19,15 +19,22 @@ export class ServerPanel {
 
   /** Shows `server` (or a hint when none is selected) as it is in `view` at virtual time `time`. */
   render(view: ViewState, server: ServerView | undefined, time: number): void {
-    const html = server === undefined ? '<p class="hint">Click a server to see its state and act on it.</p>' : serverHtml(view, server, time);
-    if (html === this.#html) return;
-    this.#html = html;
-    this.container.innerHTML = html;
+    const html = server === undefined ? '<p class="hint">Click a server to see its state and act on it.</p>' : serverHtml(view, server);
+    if (html !== this.#html) {
+      this.#html = html;
+      this.container.innerHTML = html;
+    }
+    // The timer changes every frame: only its cell is rewritten (the log list keeps its scroll).
+    const cell = this.container.querySelector('.timer-value');
+    if (cell !== null && server !== undefined) {
+      const deadline = server.electionDeadline;
+      const text = deadline === undefined ? '–' : `${Math.max(0, Math.round(deadline - time))} ms (at ${Math.round(deadline)})`;
+      if (cell.textContent !== text) cell.textContent = text;
+    }
   }
 }
 
-function serverHtml(view: ViewState, s: ServerView, time: number): string {
-  const timer = s.electionDeadline === undefined ? '–' : `${Math.max(0, Math.round(s.electionDeadline - time))} ms (at ${Math.round(s.electionDeadline)})`;
+function serverHtml(view: ViewState, s: ServerView): string {
   const rows: [string, string][] = [
     ['state', s.running ? s.role : `crashed (was ${s.role})`],
     ['currentTerm', String(s.term)],
@@ -36,11 +43,10 @@ function serverHtml(view: ViewState, s: ServerView, time: number): string {
     ['commitIndex', String(s.commitIndex)],
     ['lastApplied', String(s.lastApplied)],
     ['snapshot', s.snapshotIndex === 0 ? 'none' : `up to ${s.snapshotIndex}`],
-    ['election timer', timer],
   ];
   let html = `<h3 class="role-${s.running ? s.role : 'crashed'}">Server S${s.id}</h3><table class="state">`;
   html += rows.map(([k, v]) => `<tr><th>${k}</th><td>${escape(v)}</td></tr>`).join('');
-  html += '</table>';
+  html += '<tr><th>election timer</th><td class="timer-value"></td></tr></table>';
   if (s.nextIndex !== undefined && s.matchIndex !== undefined) {
     html += '<h4>Replication</h4><table class="progress"><tr><th>server</th><th>nextIndex</th><th>matchIndex</th></tr>';
     for (let i = 0; i < view.servers.length; i++) {
