@@ -63,4 +63,27 @@ describe('VisualizerSession', () => {
     expect(session.nextEventTime()).toBeGreaterThan(1000);
     expect(session.view().step).toBe(steps);
   });
+
+  it('shows logs from the snapshot on, compacted with maxLogEntries, and the leader\'s view of each follower', () => {
+    const session = VisualizerSession.create({ ...DEFAULT_OPTIONS, servers: 3, maxLogEntries: 4 });
+    expect(stepUntil(session, (v) => leaderOf(v) !== undefined)).toBe(true);
+    for (let k = 0; k < 12; k++) {
+      session.act({ kind: 'propose', server: leaderOf(session.view()) ?? 0 });
+      for (let j = 0; j < 8; j++) session.step();
+    }
+    for (let j = 0; j < 200; j++) session.step();
+    const view = session.view();
+    const leader = view.servers.find((s) => s.role === 'leader');
+    expect(leader).toBeDefined();
+    for (const server of view.servers) {
+      expect(server.snapshotIndex).toBeGreaterThan(0);
+      expect(server.log[0]?.index ?? server.snapshotIndex + 1).toBe(server.snapshotIndex + 1);
+      expect(server.log.length).toBeLessThanOrEqual(4);
+      expect(server.commitIndex).toBe(12);
+      expect(leader?.matchIndex?.[server.id]).toBe(12);
+      expect(leader?.nextIndex?.[server.id]).toBe(13);
+    }
+    expect(leader?.log.at(-1)).toEqual({ index: 12, term: leader?.term, text: 'v12' });
+    expect(view.violation).toBeUndefined();
+  });
 });
