@@ -34,6 +34,7 @@ import {
   type PageGlobals,
   type VisualizerPage,
 } from './helpers';
+import { plantedTrace } from './trace';
 
 jest.setTimeout(90_000);
 
@@ -256,6 +257,27 @@ test('screenshots: a steady leader with traffic, a partitioned minority with a c
   );
   expect(paused.cutLinks.length).toBeGreaterThan(0);
   console.log(`visualizer screenshot: ${await screenshot(split, 'partition-minority-candidate.png')}`);
+});
+
+test('screenshot: a simulator trace (the simulate CLI over a planted fault) replayed to its end', async () => {
+  // The CLI finds the planted double vote and prints the shrunk schedule's visualize: line.
+  const planted = plantedTrace();
+  expect(planted.lines.some((line) => /VIOLATION at seed \d+: electionSafety/.test(line))).toBe(true);
+  expect(planted.hash).toMatch(/^#trace=t1\./);
+
+  const trace = await open(planted.hash);
+  let v = await view(trace);
+  expect(v.trace).toEqual(expect.stringContaining('seed'));
+  const end = await trace.$eval('#timeline', (e) => Number((e as unknown as PageElement).max));
+  expect(end).toBeGreaterThan(0);
+  await playFast(trace);
+  v = await waitForView(trace, `the trace's end (step ${end})`, (x) => x.step >= end, 20_000);
+  expect(v.step).toBe(end);
+  // The end of a trace stops it: the step stands still.
+  await sleep(300);
+  expect((await view(trace)).step).toBe(end);
+  await trace.click('#pause');
+  console.log(`visualizer screenshot: ${await screenshot(trace, 'simulator-trace.png')} (${v.step} steps, trace: ${v.trace})`);
 });
 
 test('frame rate and event throughput: 7 servers, autopilot on, speed high', async () => {
