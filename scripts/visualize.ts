@@ -122,11 +122,13 @@ function parsePort(argv: readonly string[]): number {
 }
 
 if (require.main === module) {
-  startVisualizerServer({ port: parsePort(process.argv.slice(2)) }).then(
-    ({ url }) => console.log(`visualizer: ${url}`),
-    (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exit(1);
-    },
-  );
+  Promise.resolve()
+    .then(() => startVisualizerServer({ port: parsePort(process.argv.slice(2)) }))
+    .then(
+      ({ url }) => console.log(`visualizer: ${url}`),
+      (error: unknown) => {
+        console.error(error instanceof Error ? error.message : error);
+        process.exit(1);
+      },
+    );
 }
