@@ -22,6 +22,8 @@ describe('TraceSession on a shrunk failing trace (a planted store that never syn
     expect(trace.schedule.length).toBeLessThan(300);
     const session = new TraceSession(trace, PLANTED);
     expect(session.view().violation).toBeUndefined();
+    expect(session.length).toBe(result.steps);
+    expect(session.view().step).toBe(0);
     runToEnd(session);
     const view = session.view();
     expect(view.violation).toMatchObject({ invariant: result.violation?.invariant, message: result.violation?.message, step: result.steps });
@@ -40,6 +42,7 @@ describe('TraceSession on a shrunk failing trace (a planted store that never syn
     const result = runSchedule(shrunk, 1, { ...options, ...PLANTED });
     expect(result.violation?.invariant).toBe('durableMajority');
     const session = new TraceSession({ seed: 1, options, schedule: shrunk }, PLANTED);
+    expect(session.length).toBe(shrunk.length + 1);
     expect(runToEnd(session)).toBe(shrunk.length);
     const view = session.view();
     expect(view.step).toBe(shrunk.length + 1);

@@ -145,6 +145,7 @@ export class TraceSession implements Session {
   #narration: NarrationLine[] = [];
   #firstSeen = new Map<number, number>();
   #violationStep: number | undefined;
+  #length: number | undefined;
 
   /**
    * Opens `trace` at its start (or at `trace.at`). `extra` adds simulation options that a
@@ -178,9 +179,19 @@ export class TraceSession implements Session {
     return this.#trace;
   }
 
-  /** Steps in the whole replay: the schedule's, plus one for the final checks unless an earlier step broke an invariant. */
+  /**
+   * Steps in the whole replay (the timeline's end): the schedule's, plus one for the final
+   * checks; or the step that breaks an invariant, when one does before. Found by a quick
+   * replay of its own the first time it is asked (the session's position does not move).
+   */
   get length(): number {
-    return this.#violationStep ?? this.#trace.schedule.length + 1;
+    if (this.#length === undefined) {
+      const { trace: _quiet, ...options } = this.#simulationOptions();
+      const run = new ScheduleRun<string>(this.#trace.schedule, this.#trace.seed, options);
+      while (run.step());
+      this.#length = run.violation !== undefined ? run.index : this.#trace.schedule.length + 1;
+    }
+    return this.#length;
   }
 
   /** The runner, to look at (do not drive it). */
