@@ -373,7 +373,7 @@ export class VisualizerSession implements Session {
       } else if (previous === 'leader') {
         this.#say(`server ${id} steps down: follower in term ${term}`, [id]);
       } else if (previous === 'candidate') {
-        this.#say(`server ${id} stops running: follower in term ${term}`, [id]);
+        this.#say(`server ${id} gives up its candidacy: follower in term ${term}`, [id]);
       }
     });
     server.on('snapshotInstalled', (snapshot) => this.#say(`server ${id} installed a snapshot up to entry ${snapshot.lastIncluded.index}`, [id]));
