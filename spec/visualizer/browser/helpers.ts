@@ -42,7 +42,7 @@ export interface PageGlobals {
   raftVisualizer?: {
     readonly ready: boolean;
     view(): ViewState;
-    session(): { act(action: Action): void; view(): ViewState };
+    session(): { act(action: Action): void; view(): ViewState; step(): boolean };
   };
   location: { href: string; hash: string };
   requestAnimationFrame(callback: (time: number) => void): number;
