@@ -16,20 +16,17 @@
  */
 import type { AddressedMessage } from '../../../lib/network';
 import type { Message, Reply } from '../../../lib/messages';
-import type { Server } from '../../../lib/server';
-import type { LogEntry, ServerId } from '../../../lib/types';
-import { describeMessage } from '../../../lib/simulation/describe';
+import type { ServerId } from '../../../lib/types';
 import { boundsFor, compactionEnabled, extensionsFor, type SimulationOptions } from '../../../lib/simulation/run-options';
 import type { SimulationEvent } from '../../../lib/simulation/schedule';
 import { ScheduleRun } from '../../../lib/simulation/schedule-run';
 import { decodeTrace, encodeTrace, type Trace } from './trace-codec';
 import type { Session } from './session-api';
-import type { Action, Chaos, MessageView, NarrationLine, Recording, RunOptions, ServerView, ViewState, ViolationView } from './types';
+import { classifyMessage, cutLinksOf, serverView } from './view';
+import type { Action, Chaos, MessageView, NarrationLine, Recording, RunOptions, ViewState, ViolationView } from './types';
 
 /** The nominal travel time given to a waiting message (see the module comment), virtual ms. */
 export const NOMINAL_TRAVEL_MS = 20;
-/** Entries of each server's log a view shows (the last ones). */
-export const TRACE_VIEW_LOG_LIMIT = 50;
 /** Narration lines a view keeps (the last ones). */
 export const TRACE_NARRATION_LIMIT = 1000;
 /** The most steps one {@link TraceSession.runUntil} takes unless told. */
@@ -322,10 +319,7 @@ export class TraceSession implements Session {
     const cluster = run.cluster;
     const now = cluster.now;
     const count = this.#options.servers;
-    const cutLinks: (readonly [ServerId, ServerId])[] = [];
-    for (let from = 0; from < count; from++) {
-      for (let to = 0; to < count; to++) if (from !== to && !cluster.network.isConnected(from, to)) cutLinks.push([from, to]);
-    }
+    const cutLinks = cutLinksOf(cluster);
     const messages: MessageView[] = cluster.network.allUndelivered().map((message) => this.#messageView(message, now));
     const violation = run.violation;
     const violationView: ViolationView | undefined =
@@ -335,7 +329,7 @@ export class TraceSession implements Session {
       chaos: TRACE_CHAOS,
       step: this.#step,
       now,
-      servers: cluster.servers.map((server) => this.#serverView(server)),
+      servers: cluster.servers.map((server) => serverView(cluster, server.id)),
       messages,
       cutLinks,
       narration: this.#narration.slice(-TRACE_NARRATION_LIMIT),
@@ -346,58 +340,9 @@ export class TraceSession implements Session {
   }
 
   #messageView(sent: AddressedMessage<string>, now: number): MessageView {
-    const message = sent.message;
-    let type: string;
-    let reply = false;
-    switch (message.type) {
-      case 'requestVote':
-        type = message.preVote === true ? 'preVote' : 'requestVote';
-        break;
-      case 'appendEntries':
-        type = message.entries.length === 0 ? 'heartbeat' : 'appendEntries';
-        break;
-      case 'installSnapshot':
-      case 'timeoutNow':
-        type = message.type;
-        break;
-      default: // a reply: its request's type (a pre-vote's reply is not told apart from a vote's)
-        reply = true;
-        type = message.type.replace(/Reply$/, '');
-    }
+    // A reply's type is its request's; without the delivery that caused it, read from its own type.
+    const { type, reply, summary } = classifyMessage(sent, undefined);
     const sentAt = this.#firstSeen.get(sent.id) ?? now;
-    const summary = `${messageName(message)} ${sent.from}→${sent.to}: ${describeMessage(message)}`;
-    return { id: sent.id, from: sent.from, to: sent.to, type, reply, summary, sentAt, deliverAt: Math.max(now, sentAt + NOMINAL_TRAVEL_MS) };
-  }
-
-  #serverView(server: Server<string>): ServerView {
-    const id = server.id;
-    const cluster = this.#run.cluster;
-    const running = cluster.isRunning(id);
-    const store = server.persistentState;
-    const snapshotIndex = store.getSnapshot?.()?.lastIncluded.index ?? 0;
-    const last = store.currentLogIndex;
-    const log: { index: number; term: number; text: string }[] = [];
-    for (let index = Math.max(snapshotIndex + 1, last - TRACE_VIEW_LOG_LIMIT + 1); index <= last; index++) {
-      const entry = store.getLogEntry(index) as LogEntry<string> | undefined;
-      if (entry !== undefined) log.push({ index, term: entry.term, text: entry.kind === 'noop' ? 'noop' : String(entry.data) });
-    }
-    const leading = running && server.role === 'leader';
-    const deadline = running && !leading ? server.nextDeadline() : Infinity;
-    const leaderState = leading ? server.leaderState : undefined;
-    return {
-      id,
-      running,
-      role: server.role,
-      term: store.currentTerm,
-      votedFor: store.votedFor,
-      leaderId: server.leaderId,
-      commitIndex: server.volatileState.commitIndex,
-      lastApplied: server.volatileState.lastApplied,
-      snapshotIndex,
-      log,
-      electionDeadline: Number.isFinite(deadline) ? deadline : undefined,
-      nextIndex: leaderState === undefined ? undefined : [...leaderState.nextIndex],
-      matchIndex: leaderState === undefined ? undefined : [...leaderState.matchIndex],
-    };
+    return { id: sent.id, from: sent.from, to: sent.to, type, reply, summary: `${messageName(sent.message)} ${sent.from}→${sent.to}: ${summary}`, sentAt, deliverAt: Math.max(now, sentAt + NOMINAL_TRAVEL_MS) };
   }
 }
