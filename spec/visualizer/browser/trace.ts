@@ -9,37 +9,8 @@
  * schedule), so the visualizer replays the shrunk schedule over honest stores: the same
  * steps, without the double vote.
  */
-import { ObservedPersistentState, type ServerId, type Term } from '../../../lib';
+import { ForgetfulState } from '../../simulation/forgetful-state';
 import { runSimulateCli } from '../../../lib/simulation/cli-run';
-
-/** Loses `votedFor` on restart, as a store that keeps the vote only in memory would. */
-class ForgetfulState<T> extends ObservedPersistentState<T> {
-  #amnesia = false;
-
-  override get votedFor(): ServerId | undefined {
-    return this.#amnesia ? undefined : super.votedFor;
-  }
-
-  override vote(candidate: ServerId): void {
-    super.vote(candidate);
-    this.#amnesia = false;
-  }
-
-  override advanceToTerm(term: Term): void {
-    super.advanceToTerm(term);
-    this.#amnesia = false;
-  }
-
-  override incrementTerm(): void {
-    super.incrementTerm();
-    this.#amnesia = false;
-  }
-
-  /** The process died: the vote of the current term is gone, the term and log are kept. */
-  forgetVote(): void {
-    this.#amnesia = true;
-  }
-}
 
 /** What the CLI printed, and the `#trace=...` hash of its `visualize:` line. */
 export interface PlantedTrace {
