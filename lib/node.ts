@@ -15,7 +15,7 @@
  */
 export type { PeerAddress, PeerStats, PeerTransport, RefusalReason, RequestHandler, TransportStats, WireValue } from './net/peer-transport';
 export type { ReconnectDelay, TcpTlsOptions, TcpTransportOptions } from './net/tcp-transport';
-export { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_PENDING_REPLIES, DEFAULT_MAX_QUEUE_AGE_MS, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_RECONNECT_DELAY_MS, DEFAULT_REPLY_TIMEOUT_MS, TcpTransport } from './net/tcp-transport';
+export { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_REPLIES, DEFAULT_MAX_QUEUE_AGE_MS, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_RECONNECT_DELAY_MS, DEFAULT_REPLY_TIMEOUT_MS, TcpTransport } from './net/tcp-transport';
 export type { FrameCodec } from './net/codec';
 export { GarbageFrameError, JSON_FRAME_CODEC } from './net/codec';
 export { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameTooLargeError, encodeFrame } from './net/frame';

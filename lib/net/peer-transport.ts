@@ -44,8 +44,12 @@ export interface PeerStats {
   readonly queuedBytes: number;
 }
 
-/** Why a connection was refused and closed. */
-export type RefusalReason = 'stranger' | 'badSecret' | 'garbage' | 'oversized' | 'handshakeTimeout';
+/**
+ * Why a connection was refused and closed: an unknown member id or address, a wrong secret,
+ * bytes that are not the protocol, a frame over the limit, no finished handshake in time, or
+ * too many sockets open at once (`overload`, before anything was read).
+ */
+export type RefusalReason = 'stranger' | 'badSecret' | 'garbage' | 'oversized' | 'handshakeTimeout' | 'overload';
 
 /** Handles a request from a peer; calls `reply` at most once with the answer. */
 export type RequestHandler = (from: ServerId, body: WireValue, reply: (answer: WireValue) => void) => void;

@@ -82,6 +82,13 @@ export interface TcpTransportOptions {
   readonly maxQueueBytes?: number;
   /** Largest number of reply callbacks waiting per peer; the oldest is forgotten beyond it (default 65536). */
   readonly maxPendingReplies?: number;
+  /**
+   * Most sockets the listening side keeps open at once, authenticated peers and connections
+   * still authenticating together (default 64). Beyond it a new connection is closed before
+   * anything is read and counted as `overload`: a flood of connections costs a bounded amount
+   * of memory, and a peer gets in again once the strangers' handshake time has run out.
+   */
+  readonly maxConnections?: number;
   /** Time a new connection has to complete authentication, in milliseconds (default 2000). */
   readonly handshakeTimeoutMs?: number;
   /** Time after which a reply callback is forgotten, in milliseconds (default 30000). */
@@ -104,6 +111,8 @@ export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_PENDING_REPLIES = 65536;
 /** Default of {@link TcpTransportOptions.handshakeTimeoutMs}. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 2000;
+/** Default of {@link TcpTransportOptions.maxConnections}. */
+export const DEFAULT_MAX_CONNECTIONS = 64;
 /** Default of {@link TcpTransportOptions.maxQueueAgeMs}. */
 export const DEFAULT_MAX_QUEUE_AGE_MS = 1000;
 /** Default of {@link TcpTransportOptions.replyTimeoutMs}. */
@@ -208,6 +217,7 @@ export class TcpTransport implements PeerTransport {
   private readonly handshakeTimeoutMs: number;
   private readonly replyTimeoutMs: number;
   private readonly maxQueueAgeMs: number;
+  private readonly maxConnections: number;
   private readonly reconnectDelay: Required<ReconnectDelay>;
   private readonly codec: FrameCodec;
   private readonly refused: Record<RefusalReason, number> = {
@@ -216,6 +226,7 @@ export class TcpTransport implements PeerTransport {
     garbage: 0,
     oversized: 0,
     handshakeTimeout: 0,
+    overload: 0,
   };
   private readonly connections = new Set<Connection>();
   /** Every socket the server accepted and has not seen close (TLS ones included before their handshake). */
@@ -255,6 +266,10 @@ export class TcpTransport implements PeerTransport {
     this.handshakeTimeoutMs = positive('handshakeTimeoutMs', options.handshakeTimeoutMs, DEFAULT_HANDSHAKE_TIMEOUT_MS);
     this.replyTimeoutMs = positive('replyTimeoutMs', options.replyTimeoutMs, DEFAULT_REPLY_TIMEOUT_MS);
     this.maxQueueAgeMs = positive('maxQueueAgeMs', options.maxQueueAgeMs, DEFAULT_MAX_QUEUE_AGE_MS);
+    this.maxConnections = positive('maxConnections', options.maxConnections, DEFAULT_MAX_CONNECTIONS);
+    if (!Number.isSafeInteger(this.maxConnections) || this.maxConnections < this.peers.length) {
+      throw new ConfigurationError('maxConnections', options.maxConnections, `an integer >= the number of members (${this.peers.length})`);
+    }
     const delay = options.reconnectDelayMs ?? DEFAULT_RECONNECT_DELAY_MS;
     const initial = positive('reconnectDelayMs.initial', delay.initial, DEFAULT_RECONNECT_DELAY_MS.initial);
     const max = positive('reconnectDelayMs.max', delay.max, Math.max(DEFAULT_RECONNECT_DELAY_MS.max, initial));
@@ -358,6 +373,11 @@ export class TcpTransport implements PeerTransport {
     const own = this.peers[this.id] as PeerAddress;
     const server = this.tlsOptions === undefined ? net.createServer() : this.createTlsServer(this.tlsOptions);
     this.server = server;
+    // Node closes a connection past maxConnections before it is handed over ('drop').
+    server.maxConnections = this.maxConnections;
+    server.on('drop', () => {
+      if (this.closing === null) this.refused.overload++;
+    });
     server.on('connection', (socket: net.Socket) => {
       if (this.closing !== null) {
         socket.destroy();

@@ -34,7 +34,7 @@ export class LoopbackNetwork {
     const network = this;
     let open = true;
     const stats: { -readonly [K in keyof PeerStats]: PeerStats[K] }[] = Array.from({ length: this.clusterSize }, () => ({ connected: true, framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, framesDropped: 0, queuedBytes: 0 }));
-    const refused: Record<RefusalReason, number> = { stranger: 0, badSecret: 0, garbage: 0, oversized: 0, handshakeTimeout: 0 };
+    const refused: Record<RefusalReason, number> = { stranger: 0, badSecret: 0, garbage: 0, oversized: 0, handshakeTimeout: 0, overload: 0 };
     return {
       id,
       clusterSize: this.clusterSize,

@@ -87,6 +87,25 @@ describe('TcpTransport refusals', () => {
     await stillWorks();
   });
 
+  it('closes connections past maxConnections before reading anything, as overload; the member and its peer are unaffected', async () => {
+    const crowded = await TcpTransport.listen(testOptions(2, peers, { maxConnections: 3, handshakeTimeoutMs: 300 }));
+    extra.push(crowded);
+    crowded.onRequest((_from, body, reply) => reply(body));
+    // Members 0 and 1 dial member 2: two of its three places. Then a crowd of silent sockets.
+    await waitFor(() => crowded.stats().peers[0]?.connected === true && crowded.stats().peers[1]?.connected === true, 5000, 'members connected');
+    const crowd = await Promise.all(Array.from({ length: 6 }, () => RawClient.connect(crowded.port)));
+    await waitFor(() => crowded.stats().refused.overload >= 5, 3000, 'overload refusals');
+    expect(crowded.stats().refused.overload).toBe(5);
+    await Promise.all(crowd.map((client) => client.waitClosed())); // the one admitted runs out of handshake time
+    expect(crowded.stats().refused.handshakeTimeout).toBe(1);
+    expect(await request(t0, 2, 'through')).toBe('through');
+    expect(await request(crowded, 1, 'and back')).toBe('and back');
+  });
+
+  it('refuses a maxConnections below the number of members', async () => {
+    await expect(TcpTransport.listen(testOptions(2, peers, { maxConnections: 2 }))).rejects.toThrow(/maxConnections/);
+  });
+
   it('refuses undecodable handshake bytes as garbage', async () => {
     const client = await RawClient.connect(t1.port);
     client.socket.write(encodeFrame(Buffer.from('hello')));
@@ -183,7 +202,7 @@ describe('TcpTransport refusals', () => {
       });
       try {
         await waitFor(() => sockets.length >= 6, 3000, 'redials'); // both 0 and 1 dial member 2
-        for (const t of [t0, t1]) expect(Object.values(t.stats().refused)).toEqual([0, 0, 0, 0, 0]);
+        for (const t of [t0, t1]) expect(Object.values(t.stats().refused)).toEqual([0, 0, 0, 0, 0, 0]);
         await stillWorks();
       } finally {
         await closeServer(server, sockets);
