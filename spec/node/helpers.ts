@@ -1,4 +1,4 @@
-import { InMemoryPersistentState } from '../../lib';
+import { InMemoryPersistentState, seededRandom } from '../../lib';
 import type { WireValue } from '../../lib/net/peer-transport';
 import { LoopbackNetwork } from '../../lib/node/loopback-transport';
 import { RaftNode, type NodeServerOptions } from '../../lib/node/raft-node';
@@ -42,6 +42,7 @@ export class TestCluster {
   readonly machines: Counter[] = [];
   readonly stores: CountingState[] = [];
   readonly errors: Error[] = [];
+  readonly #starts: number[] = [];
 
   constructor(readonly size = 3, readonly server: NodeServerOptions = {}, readonly requestTimeoutMs = 5000) {
     this.network = new LoopbackNetwork(size);
@@ -58,7 +59,8 @@ export class TestCluster {
       transport: this.network.transport(id),
       persistentState: this.stores[id]!,
       stateMachine: this.machines[id]!,
-      server: { heartbeatTimeout: 50, electionTimeout: 300, electionTimeoutRange: 300, ...this.server },
+      // Seeded per member and per start, so every run draws the same timeouts.
+      server: { heartbeatTimeout: 50, electionTimeout: 300, electionTimeoutRange: 300, random: seededRandom(1000 * (this.#starts[id] = (this.#starts[id] ?? 0) + 1) + id), ...this.server },
       requestTimeoutMs: this.requestTimeoutMs,
       clock: () => Date.now(),
     });
