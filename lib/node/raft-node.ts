@@ -1,12 +1,12 @@
 import { EventEmitter } from 'eventemitter3';
-import { InvalidArgumentError, InvalidMessageError, ProposalRefusedError, RaftError, describe } from '../errors';
+import { InvalidArgumentError, InvalidMessageError, ProposalRefusedError, describe } from '../errors';
 import type { WireValue, PeerTransport } from '../net/peer-transport';
 import type { ServerOptions } from '../options';
 import type { IPersistentState } from '../persistent-state';
 import { Server, type ReadIndexResult, type ServerRole } from '../server';
 import type { LogIndex, ServerId, Term } from '../types';
 import { type ClientSession, type ClientSessionLimits, type CommandOutcome, DEFAULT_SESSION_LIMITS, invalidSessionReason } from './client-sessions';
-import { CommandFailedError, NoLeaderError, NodeStoppedError, OutcomeUnknownError, OverloadedError, SessionExpiredError } from './node-errors';
+import { CommandFailedError, NoLeaderError, NodeStoppedError, OutcomeUnknownError, SessionExpiredError } from './node-errors';
 import { Forwarder } from './forwarding';
 import { errorFor, isNodeEntry, readOutcomes, settledFrom, type Settled } from './outcomes';
 import { messageFromWire, messageToWire } from './raft-wire';

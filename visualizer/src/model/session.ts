@@ -110,7 +110,6 @@ export class VisualizerSession implements Session {
   #cursor = 0;
   #cluster!: InMemoryCluster<string>;
   #checker!: SafetyChecker<string>;
-  #stores: IPersistentState<string>[] = [];
   #digests: (DigestStateMachine<string> | undefined)[] = [];
   #step = 0;
   #chaos: Chaos = DEFAULT_CHAOS;
@@ -277,7 +276,6 @@ export class VisualizerSession implements Session {
     const digests: (DigestStateMachine<string> | undefined)[] = [];
     const key = (data: string): string => JSON.stringify(data) ?? 'undefined';
     this.#checker = checker;
-    this.#stores = stores;
     this.#digests = digests;
     this.#cluster = InMemoryCluster.make<string>(options.servers, {
       seed: options.seed,
