@@ -2,8 +2,9 @@
  * A simulator trace as URL-hash-safe text: the seed, the options that fix the run, and the
  * schedule. `encodeTrace` gives `t1.<base64url of compact JSON>`; the visualizer opens it
  * with `#trace=<text>` and replays the schedule step by step. Browser-safe: no `Buffer`,
- * no Node.js module (base64url is written out here, over UTF-8 from `TextEncoder`).
+ * no Node.js module (base64url from ./base64url.ts, over UTF-8 from `TextEncoder`).
  */
+import { fromBase64Url, toBase64Url } from './base64url';
 import type { CompactionBounds, MessageLimits } from './run-options';
 import type { SimulationEvent } from './schedule';
 
@@ -64,43 +65,6 @@ export class TraceError extends Error {
     this.name = 'TraceError';
     this.reason = reason;
   }
-}
-
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
-function toBase64Url(bytes: Uint8Array): string {
-  let text = '';
-  for (let k = 0; k < bytes.length; k += 3) {
-    const a = bytes[k] as number;
-    const b = bytes[k + 1];
-    const c = bytes[k + 2];
-    const n = (a << 16) | ((b ?? 0) << 8) | (c ?? 0);
-    text += ALPHABET[(n >> 18) & 63];
-    text += ALPHABET[(n >> 12) & 63];
-    if (b !== undefined) text += ALPHABET[(n >> 6) & 63];
-    if (c !== undefined) text += ALPHABET[n & 63];
-  }
-  return text;
-}
-
-function fromBase64Url(text: string): Uint8Array {
-  if (text.length % 4 === 1) throw new TraceError('base64', `length ${text.length} is not that of base64url text`);
-  const bytes = new Uint8Array(Math.floor((text.length * 3) / 4));
-  let out = 0;
-  for (let k = 0; k < text.length; k += 4) {
-    let n = 0;
-    const chunk = text.slice(k, k + 4);
-    for (let j = 0; j < 4; j++) {
-      const char = chunk[j];
-      const digit = char === undefined ? 0 : ALPHABET.indexOf(char);
-      if (digit < 0) throw new TraceError('base64', `character ${JSON.stringify(char)} at ${k + j} is not base64url`);
-      n = (n << 6) | digit;
-    }
-    bytes[out++] = (n >> 16) & 255;
-    if (chunk.length > 2) bytes[out++] = (n >> 8) & 255;
-    if (chunk.length > 3) bytes[out++] = n & 255;
-  }
-  return bytes.subarray(0, out);
 }
 
 /** Encodes a trace as `t1.<base64url of its compact JSON>` (URL-hash safe: letters, digits, `-`, `_`, `.`). */
@@ -184,7 +148,12 @@ export function decodeTrace(text: string): Trace {
   if (body.startsWith('#')) body = body.slice(1);
   if (body.startsWith('trace=')) body = body.slice('trace='.length);
   if (!body.startsWith(TRACE_PREFIX)) throw new TraceError('prefix', `expected text starting with ${JSON.stringify(TRACE_PREFIX)}`);
-  const bytes = fromBase64Url(body.slice(TRACE_PREFIX.length));
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64Url(body.slice(TRACE_PREFIX.length));
+  } catch (error) {
+    throw new TraceError('base64', error instanceof Error ? error.message : String(error));
+  }
   let json: string;
   try {
     json = new TextDecoder('utf-8', { fatal: true }).decode(bytes);

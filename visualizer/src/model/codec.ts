@@ -3,6 +3,7 @@
  * JSON>`, and back, with every field checked. Pure TypeScript (no Node `Buffer`): runs in
  * Node 20 and in browsers.
  */
+import { fromBase64Url as decodeBase64Url, toBase64Url } from '../../../lib/simulation/base64url';
 import type { Action, Chaos, RecordedAction, Recording, RunOptions } from './types';
 
 /** The prefix of every encoded recording of this format. */
@@ -32,44 +33,19 @@ export class RecordingError extends Error {
   }
 }
 
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
-/** Bytes as base64url text without padding. */
-export function toBase64Url(bytes: Uint8Array): string {
-  let out = '';
-  for (let k = 0; k < bytes.length; k += 3) {
-    const a = bytes[k] as number;
-    const b = bytes[k + 1];
-    const c = bytes[k + 2];
-    const n = (a << 16) | ((b ?? 0) << 8) | (c ?? 0);
-    out += ALPHABET[(n >> 18) & 63];
-    out += ALPHABET[(n >> 12) & 63];
-    if (b !== undefined) out += ALPHABET[(n >> 6) & 63];
-    if (c !== undefined) out += ALPHABET[n & 63];
-  }
-  return out;
-}
+/** Base64url of the recording's JSON: the same code as a simulator trace's URL. */
+export { toBase64Url };
 
 /**
  * Base64url text (no padding) as bytes.
  * @throws {@link RecordingError} on a character outside the alphabet or an impossible length.
  */
 export function fromBase64Url(text: string): Uint8Array {
-  if (text.length % 4 === 1) throw new RecordingError('the base64url text has an impossible length');
-  const values: number[] = [];
-  for (let k = 0; k < text.length; k++) {
-    const v = ALPHABET.indexOf(text.charAt(k));
-    if (v < 0) throw new RecordingError(`character ${JSON.stringify(text.charAt(k))} at ${k} is not base64url`);
-    values.push(v);
+  try {
+    return decodeBase64Url(text);
+  } catch (error) {
+    throw new RecordingError(error instanceof Error ? error.message : String(error));
   }
-  const bytes: number[] = [];
-  for (let k = 0; k < values.length; k += 4) {
-    const n = ((values[k] as number) << 18) | ((values[k + 1] ?? 0) << 12) | ((values[k + 2] ?? 0) << 6) | (values[k + 3] ?? 0);
-    bytes.push((n >> 16) & 255);
-    if (k + 2 < values.length) bytes.push((n >> 8) & 255);
-    if (k + 3 < values.length) bytes.push(n & 255);
-  }
-  return Uint8Array.from(bytes);
 }
 
 /** An action as a compact array: a one-letter code, then its fields. */
