@@ -816,17 +816,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     tokens: true,
   });
   const refuse = (message: string): Error => new Error(`${message}\nrun with --help for usage`);
-  const values: {
-    servers: number;
-    seed: number;
-    help: boolean;
-    maxLogEntries?: number;
-    trailingLogEntries?: number;
-    maxSnapshotChunkBytes?: number;
-    preVote?: boolean;
-    checkQuorum?: boolean;
-    readMode?: 'safe' | 'lease';
-  } = { servers: 3, seed: 1, help: false };
+  // The flags fill in ExplorerOptions (writable while parsing), plus --help.
+  const values: { -readonly [K in keyof ExplorerOptions]: ExplorerOptions[K] } & { servers: number; seed: number; help: boolean } = { servers: 3, seed: 1, help: false };
   const bounds = { 'max-log-entries': 'maxLogEntries', 'trailing-log-entries': 'trailingLogEntries', 'max-chunk-bytes': 'maxSnapshotChunkBytes' } as const;
   for (const token of tokens) {
     if (token.kind === 'positional') throw refuse(`unexpected argument "${token.value}"`);
