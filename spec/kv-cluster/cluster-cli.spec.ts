@@ -4,8 +4,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { exited, kvPath, NODE_ARGS, poll, removeDir, request, ROOT, running, status, tempDir, track } from './helpers';
+import { exited, kvPath, NODE_ARGS, poll, removeDir, request, ROOT, running, status, tempDir, track, waitForOutput } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -21,26 +20,19 @@ async function startClusterCli(dir: string, timeoutMs = 30_000): Promise<Cluster
   track(child);
   const output: string[] = [];
   const urls: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => output.push(`stderr: ${line}`));
-  const lines = createInterface({ input: child.stdout! });
-  await new Promise<void>((done, fail) => {
-    const timer = setTimeout(() => finish(new Error(`cluster-cli did not list three members within ${timeoutMs} ms\n${output.join('\n')}`)), timeoutMs);
-    const onExit = (code: number | null, signal: string | null): void => finish(new Error(`cluster-cli exited (${signal ?? code})\n${output.join('\n')}`));
-    const finish = (error?: Error): void => {
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      if (error === undefined) done();
-      else fail(error);
-    };
-    child.once('exit', onExit);
-    lines.on('line', (line) => {
-      output.push(`stdout: ${line}`);
+  await waitForOutput(
+    child,
+    (line) => {
       const match = /^member (\d) (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
-      if (match === null) return;
-      urls[Number(match[1])] = match[2]!;
-      if ([0, 1, 2].every((id) => urls[id] !== undefined)) finish();
-    });
-  });
+      if (match !== null) urls[Number(match[1])] = match[2]!;
+      return [0, 1, 2].every((id) => urls[id] !== undefined);
+    },
+    (line) => output.push(line),
+    () => output.join('\n'),
+    'cluster-cli',
+    'list three members',
+    timeoutMs,
+  );
   return { child, urls, output };
 }
 

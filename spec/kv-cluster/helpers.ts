@@ -59,6 +59,31 @@ export async function terminate(child: ChildProcess, signal: NodeJS.Signals = 'S
   await exited(child, 5000);
 }
 
+/**
+ * Records every line `child` prints (`stdout: ` and `stderr: ` prefixed) and resolves once
+ * `isDone` holds for a stdout line; rejects, with what was printed, when the child exits
+ * first or `timeoutMs` passes. `name` and `goal` word the error ("member 1 did not print ...").
+ */
+export function waitForOutput(child: ChildProcess, isDone: (line: string) => boolean, record: (line: string) => void, log: () => string, name: string, goal: string, timeoutMs: number): Promise<void> {
+  createInterface({ input: child.stderr! }).on('line', (line) => record(`stderr: ${line}`));
+  const lines = createInterface({ input: child.stdout! });
+  return new Promise<void>((done, fail) => {
+    const timer = setTimeout(() => finish(new Error(`${name} did not ${goal} within ${timeoutMs} ms\n${log()}`)), timeoutMs);
+    const onExit = (code: number | null, signal: string | null): void => finish(new Error(`${name} exited (${signal ?? code}) before it could ${goal}\n${log()}`));
+    const finish = (error?: Error): void => {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      if (error === undefined) done();
+      else fail(error);
+    };
+    child.once('exit', onExit);
+    lines.on('line', (line) => {
+      record(`stdout: ${line}`);
+      if (isDone(line)) finish();
+    });
+  });
+}
+
 /** A fresh temporary directory under os.tmpdir(). */
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `${prefix}-`));
@@ -207,28 +232,21 @@ export class MemberProcess {
     child.once('exit', () => {
       if (this.child === child) this.#listening = false;
     });
-    createInterface({ input: child.stderr! }).on('line', (line) => this.#remember(`stderr: ${line}`));
-    const lines = createInterface({ input: child.stdout! });
-    await new Promise<void>((done, fail) => {
-      const timer = setTimeout(() => finish(new Error(`member ${this.id} did not print "listening" within ${timeoutMs} ms\n${this.log.join('\n')}`)), timeoutMs);
-      const onExit = (code: number | null, signal: string | null): void => finish(new Error(`member ${this.id} exited (${signal ?? code}) before listening\n${this.log.join('\n')}`));
-      const finish = (error?: Error): void => {
-        clearTimeout(timer);
-        child.off('exit', onExit);
-        if (error === undefined) done();
-        else fail(error);
-      };
-      child.once('exit', onExit);
-      lines.on('line', (line) => {
-        this.#remember(`stdout: ${line}`);
+    await waitForOutput(
+      child,
+      (line) => {
         const match = /^listening (http:\/\/\S+)$/.exec(line);
-        if (match !== null) {
-          this.url = match[1] ?? this.url;
-          this.#listening = true;
-          finish();
-        }
-      });
-    });
+        if (match === null) return false;
+        this.url = match[1] ?? this.url;
+        this.#listening = true;
+        return true;
+      },
+      (line) => this.#remember(line),
+      () => this.log.join('\n'),
+      `member ${this.id}`,
+      'print "listening"',
+      timeoutMs,
+    );
   }
 
   #remember(line: string): void {
