@@ -1,4 +1,4 @@
-import type { PeerTransport } from '../net/peer-transport';
+import type { PeerStats, PeerTransport, TransportStats } from '../net/peer-transport';
 import type { NodeCounters, RaftNode } from '../node/raft-node';
 import type { WireValue } from '../net/peer-transport';
 import { createKvHttpMetrics, type KvHttpMetrics } from './http-metrics';
@@ -17,7 +17,11 @@ export class KvMetrics {
   readonly fsyncSeconds: Histogram;
   /** The HTTP request metrics and their hook. */
   readonly http: KvHttpMetrics;
+  /** Each moves counters kept elsewhere up to date, at each scrape. */
   readonly #refreshers: (() => void)[] = [];
+  /** The transport's stats of the scrape under way (read once, used by every per-peer metric). */
+  #scrape: TransportStats | undefined;
+  #transport: PeerTransport | undefined;
 
   /** Registers every metric (node and transport ones read nothing until {@link KvMetrics.watch}). */
   constructor() {
@@ -27,6 +31,8 @@ export class KvMetrics {
 
   /** Reads `node` and `transport` at every scrape. */
   watch<C extends WireValue, R extends WireValue>(node: RaftNode<C, R>, transport: PeerTransport): void {
+    this.#transport = transport;
+    const stats = (): TransportStats => this.#scrape ?? transport.stats();
     const counter = (name: string, help: string, read: (counters: NodeCounters) => number): void => {
       const metric = this.registry.counter({ name, help });
       this.#refreshers.push(() => follow(metric, read(node.counters)));
@@ -45,9 +51,9 @@ export class KvMetrics {
     this.registry.gauge({ name: 'raft_applied_index', help: 'The highest log index applied to the state machine.', collect: () => node.server.volatileState.lastApplied });
     this.registry.gauge({ name: 'raft_snapshot_index', help: 'The last index covered by the latest snapshot.', collect: () => node.server.snapshot.index });
     this.registry.gauge({ name: 'raft_is_leader', help: '1 while this member leads, else 0.', collect: () => (node.server.role === 'leader' ? 1 : 0) });
-    const perPeer = (name: string, help: string, read: (peer: ReturnType<PeerTransport['stats']>['peers'][number]) => number): void => {
+    const perPeer = (name: string, help: string, read: (peer: PeerStats) => number): void => {
       const metric = this.registry.counter({ name, help, labelNames: ['peer'] });
-      this.#refreshers.push(() => transport.stats().peers.forEach((peer, id) => id !== node.id && follow(metric, read(peer), { peer: String(id) })));
+      this.#refreshers.push(() => stats().peers.forEach((peer, id) => id !== node.id && follow(metric, read(peer), { peer: String(id) })));
     };
     perPeer('raft_peer_sent_bytes_total', 'Bytes written to a peer, frame headers included.', (p) => p.bytesSent);
     perPeer('raft_peer_received_bytes_total', 'Bytes read from a peer, frame headers included.', (p) => p.bytesReceived);
@@ -58,18 +64,23 @@ export class KvMetrics {
       name: 'raft_peer_connected',
       help: '1 while an authenticated connection to the peer is open.',
       labelNames: ['peer'],
-      collect: () => transport.stats().peers.flatMap((peer, id) => (id === node.id ? [] : [{ labels: { peer: String(id) }, value: peer.connected ? 1 : 0 }])),
+      collect: () => stats().peers.flatMap((peer, id) => (id === node.id ? [] : [{ labels: { peer: String(id) }, value: peer.connected ? 1 : 0 }])),
     });
     const refused = this.registry.counter({ name: 'raft_refused_connections_total', help: 'Peer connections closed before or while authenticating, by reason.', labelNames: ['reason'] });
     this.#refreshers.push(() => {
-      for (const [reason, count] of Object.entries(transport.stats().refused)) follow(refused, count, { reason });
+      for (const [reason, count] of Object.entries(stats().refused)) follow(refused, count, { reason });
     });
   }
 
   /** The Prometheus text of every metric, read now. */
   text(): string {
-    for (const refresh of this.#refreshers) refresh();
-    return this.registry.text();
+    this.#scrape = this.#transport?.stats();
+    try {
+      for (const refresh of this.#refreshers) refresh();
+      return this.registry.text();
+    } finally {
+      this.#scrape = undefined;
+    }
   }
 }
 

@@ -36,4 +36,18 @@ describe('KvMetrics: the member metrics of /metrics', () => {
     expect(text).toMatch(/^# TYPE raft_proposals_total counter$/m);
     expect(text).toMatch(/^# TYPE raft_term gauge$/m);
   });
+
+  it('reads the transport once per scrape, however many per-peer metrics there are', () => {
+    const network = new LoopbackNetwork(3);
+    const transport = network.transport(0);
+    let reads = 0;
+    const counted = { ...transport, stats: () => (reads++, transport.stats()) };
+    const node = new RaftNode<KvWrite, null>({ id: 0, transport, persistentState: new InMemoryPersistentState<NodeEntry<KvWrite>>(), stateMachine: new KvStore() });
+    const metrics = new KvMetrics();
+    metrics.watch(node, counted);
+    metrics.text();
+    expect(reads).toBe(1);
+    metrics.text();
+    expect(reads).toBe(2);
+  });
 });
