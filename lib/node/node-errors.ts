@@ -5,9 +5,9 @@ import { RaftError } from '../errors';
  * request is safe to retry (the key-value service answers 503 with `Retry-After`).
  */
 export class NoLeaderError extends RaftError {
-  /** Creates the error with what was being attempted. */
-  constructor(message = 'no leader is known; nothing was proposed') {
-    super(message, 'NO_LEADER');
+  /** Creates the error with what was being attempted (`code` is for subclasses). */
+  constructor(message = 'no leader is known; nothing was proposed', code = 'NO_LEADER') {
+    super(message, code);
   }
 }
 
@@ -61,6 +61,6 @@ export class CommandFailedError extends RaftError {
 export class OverloadedError extends NoLeaderError {
   /** Creates the error. */
   constructor(message = 'the leader holds too much uncommitted data; nothing was proposed') {
-    super(message);
+    super(message, 'OVERLOADED');
   }
 }

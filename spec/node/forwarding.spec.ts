@@ -84,6 +84,10 @@ describe('outcomes: what crosses between members, and the errors callers get', (
     const session = { clientId: 'c', sequence: 3 };
     expect(errorFor({ ok: false, code: 'NO_LEADER', message: 'm' }, undefined)).toBeInstanceOf(NoLeaderError);
     expect(errorFor({ ok: false, code: 'OVERLOADED', message: 'm' }, undefined)).toBeInstanceOf(OverloadedError);
+    // One code per error class (RaftError.code), though an overload is answered like no leader.
+    expect(new OverloadedError().code).toBe('OVERLOADED');
+    expect(new OverloadedError()).toBeInstanceOf(NoLeaderError);
+    expect(new NoLeaderError().code).toBe('NO_LEADER');
     expect(errorFor({ ok: false, code: 'NODE_STOPPED', message: 'm' }, undefined)).toBeInstanceOf(NodeStoppedError);
     expect(errorFor({ ok: false, code: 'SESSION_EXPIRED', message: 'm' }, session).message).toMatch(/"c": request 3/);
     expect(errorFor({ ok: false, code: 'SESSION_EXPIRED', message: 'm' }, session)).toBeInstanceOf(SessionExpiredError);
