@@ -3,7 +3,7 @@
 // the compaction helpers); nothing sleeps.
 
 import type { AppendEntriesMessage, InMemoryCluster, LogEntry, ReadIndexResult, Server, ServerId } from '../../lib';
-import type { Data } from '../hardening/helpers';
+import type { Data, Solo } from '../hardening/helpers';
 
 /** Every answer one read got (a read must get exactly one). */
 export class Read {
@@ -76,4 +76,18 @@ export function runManual(cluster: InMemoryCluster<Data>, predicate: () => boole
     cluster.advance(1);
   }
   return predicate();
+}
+
+/** Answers every AppendEntries `solo` sent to `followers` as followers with matching logs, until it sends none; keeps the rest. */
+export function ackAll(solo: Solo, followers: readonly ServerId[]): void {
+  for (let round = 0; round < 1000; round++) {
+    const mine = solo.sent.filter((s) => followers.includes(s.to) && s.message.type === 'appendEntries');
+    if (mine.length === 0) return;
+    solo.sent.splice(0, solo.sent.length, ...solo.sent.filter((s) => !mine.includes(s)));
+    for (const { to, message } of mine) {
+      if (message.type !== 'appendEntries') continue;
+      message.replyChannel({ follower: to, followerTerm: message.leaderTerm, success: true, matchIndex: message.prevLogEntry.index + message.entries.length });
+    }
+  }
+  throw new Error('ackAll: too many rounds');
 }

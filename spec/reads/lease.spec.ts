@@ -3,26 +3,12 @@
 // confirmed at once, without a heartbeat round; once the lease expired, reads wait for a
 // round. 'lease' needs checkQuorum. Virtual clocks only.
 
-import { ConfigurationError, InMemoryCluster, type ServerId } from '../../lib';
+import { ConfigurationError, InMemoryCluster } from '../../lib';
 import { Solo, type Data } from '../hardening/helpers';
 import { ELECTION_TIMEOUT, electLeader, makeCluster } from '../stability/helpers';
-import { countHeartbeats, readOn } from './helpers';
+import { ackAll, countHeartbeats, readOn } from './helpers';
 
 const LEASE = { checkQuorum: true, readMode: 'lease' } as const;
-
-/** Answers every AppendEntries `solo` sent to `followers`, until it sends none; keeps the rest. */
-function ackAll(solo: Solo, followers: readonly ServerId[]): void {
-  for (let round = 0; round < 1000; round++) {
-    const mine = solo.sent.filter((s) => followers.includes(s.to) && s.message.type === 'appendEntries');
-    if (mine.length === 0) return;
-    solo.sent.splice(0, solo.sent.length, ...solo.sent.filter((s) => !mine.includes(s)));
-    for (const { to, message } of mine) {
-      if (message.type !== 'appendEntries') continue;
-      message.replyChannel({ follower: to, followerTerm: message.leaderTerm, success: true, matchIndex: message.prevLogEntry.index + message.entries.length });
-    }
-  }
-  throw new Error('ackAll: too many rounds');
-}
 
 /** Server 0 of 3 in lease mode (electionTimeout 150), elected at time 0, its first heartbeats answered at 0 and its no-op committed. */
 function leaseLeader(): Solo {

@@ -5,28 +5,14 @@
 // or to `stateMachine.apply`, on any server, before or after restarts. Part 1 behaviour (no
 // reads, no no-op) is unchanged. Virtual clocks only.
 
-import { FilePersistentState, InMemoryPersistentState, type LogEntry, type ServerId } from '../../lib';
+import { FilePersistentState, InMemoryPersistentState, type LogEntry } from '../../lib';
 import { ListMachine, machineCluster, machineOf } from '../compaction/helpers';
 import { Solo, storeWith, type Data } from '../hardening/helpers';
 import { makeCluster, electLeader, serverAt } from '../stability/helpers';
 import { removeTempDirs, tempDir } from '../storage/helpers';
-import { fullLog, noopIndices, readOn } from './helpers';
+import { ackAll, fullLog, noopIndices, readOn } from './helpers';
 
 afterAll(() => removeTempDirs());
-
-/** Answers every AppendEntries `solo` sent to `followers` as followers with matching logs, until it sends none; keeps the rest. */
-function ackAll(solo: Solo, followers: readonly ServerId[]): void {
-  for (let round = 0; round < 1000; round++) {
-    const mine = solo.sent.filter((s) => followers.includes(s.to) && s.message.type === 'appendEntries');
-    if (mine.length === 0) return;
-    solo.sent.splice(0, solo.sent.length, ...solo.sent.filter((s) => !mine.includes(s)));
-    for (const { to, message } of mine) {
-      if (message.type !== 'appendEntries') continue;
-      message.replyChannel({ follower: to, followerTerm: message.leaderTerm, success: true, matchIndex: message.prevLogEntry.index + message.entries.length });
-    }
-  }
-  throw new Error('ackAll: too many rounds');
-}
 
 /** A Solo (server 0 of 3) whose store holds entries of terms 1, 1, 2 (none committed), elected in term 3 with server 1's vote, with a recording state machine. */
 function leaderWithOldEntries(): { solo: Solo; machine: ListMachine; committed: LogEntry<Data>[] } {
